@@ -1,0 +1,138 @@
+"""The device registry in SQL (SQLite embedded, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from devices.credentials import hash_password, new_password
+from devices.registry import Device, Home
+from devices.telemetry import TelemetryType
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class HomeRow(Base):
+    __tablename__ = "homes"
+
+    home_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64))
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    home_id: Mapped[str] = mapped_column(ForeignKey("homes.home_id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    room: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    appliance: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    report_interval_s: Mapped[int] = mapped_column(Integer)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegistryError(Exception):
+    """A registry change that cannot be made (unknown home, id taken)."""
+
+
+class DeviceRegistry:
+    """Homes and devices with their hashed MQTT credentials."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self._engine)
+
+    def add_home(self, home: Home) -> Home:
+        with Session(self._engine) as session, session.begin():
+            if session.get(HomeRow, home.home_id) is not None:
+                raise RegistryError(f"home {home.home_id} already exists")
+            session.add(HomeRow(**home.model_dump()))
+        return home
+
+    def add_device(
+        self,
+        *,
+        device_id: str,
+        home_id: str,
+        type: TelemetryType,
+        room: str | None = None,
+        appliance: str | None = None,
+        report_interval_s: int = 300,
+        password: str | None = None,
+    ) -> tuple[Device, str]:
+        """Provision a device; returns it with its MQTT password, the only time it is shown."""
+        secret = password or new_password()
+        device = Device(
+            device_id=device_id,
+            home_id=home_id,
+            type=type,
+            room=room,
+            appliance=appliance,
+            report_interval_s=report_interval_s,
+            password_hash=hash_password(secret),
+        )
+        with Session(self._engine) as session, session.begin():
+            if session.get(HomeRow, home_id) is None:
+                raise RegistryError(f"home {home_id} does not exist")
+            if session.get(DeviceRow, device_id) is not None:
+                raise RegistryError(f"device {device_id} already exists")
+            session.add(DeviceRow(**device.model_dump(), created_at=datetime.now(UTC)))
+        return device, secret
+
+    def lookup(self, device_id: str) -> Device | None:
+        with Session(self._engine) as session:
+            row = session.get(DeviceRow, device_id)
+            return None if row is None else _device(row)
+
+    def devices(self) -> list[Device]:
+        with Session(self._engine) as session:
+            return [_device(row) for row in session.scalars(select(DeviceRow))]
+
+    def homes(self) -> list[Home]:
+        with Session(self._engine) as session:
+            return [_home(row) for row in session.scalars(select(HomeRow))]
+
+    def home(self, home_id: str) -> Home | None:
+        with Session(self._engine) as session:
+            row = session.get(HomeRow, home_id)
+            return None if row is None else _home(row)
+
+
+def _device(row: DeviceRow) -> Device:
+    return Device.model_validate(
+        {
+            "device_id": row.device_id,
+            "home_id": row.home_id,
+            "type": row.type,
+            "room": row.room,
+            "appliance": row.appliance,
+            "report_interval_s": row.report_interval_s,
+            "password_hash": row.password_hash,
+        }
+    )
+
+
+def _home(row: HomeRow) -> Home:
+    return Home(
+        home_id=row.home_id,
+        address=row.address,
+        lat=row.lat,
+        lon=row.lon,
+        timezone=row.timezone,
+        away=row.away,
+    )
+
+
