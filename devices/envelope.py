@@ -20,6 +20,10 @@ _MAX_EPOCH_MS = 7_258_118_400_000
 
 def _parse_timestamp(value: Any) -> datetime:
     """Accept RFC 3339 with an explicit offset, or integer epoch milliseconds."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("ts needs a UTC offset")
+        return value.astimezone(UTC)
     if isinstance(value, bool):
         raise ValueError("ts must be RFC 3339 text or integer epoch milliseconds")
     if isinstance(value, int):

@@ -14,6 +14,7 @@ class InfluxDB:
     def __init__(self, workdir: Path) -> None:
         self.binary = ensure_debian_package("influxdb", "influxd")
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.rpc_port = free_port()
         config = workdir / "influxdb.conf"
