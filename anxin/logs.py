@@ -9,7 +9,9 @@ from typing import Literal
 import structlog
 
 
-def configure_logging(fmt: Literal["auto", "json", "console"] = "auto", level: int = logging.INFO) -> None:
+def configure_logging(
+    fmt: Literal["auto", "json", "console"] = "auto", level: int = logging.INFO
+) -> None:
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()

@@ -17,7 +17,9 @@ def create_app(*, readiness: Readiness, metrics: CollectorRegistry) -> FastAPI:
         """200 once every service of this process is ready, else 503 naming the laggards."""
         services = readiness.snapshot()
         status = 200 if readiness.all_ready else 503
-        return JSONResponse({"ready": readiness.all_ready, "services": services}, status_code=status)
+        return JSONResponse(
+            {"ready": readiness.all_ready, "services": services}, status_code=status
+        )
 
     @app.get("/metrics")
     def prometheus_metrics() -> Response:

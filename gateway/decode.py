@@ -40,26 +40,43 @@ class Decoder:
     ) -> Reading | StatusChange | Rejected:
         where = parse_device_topic(topic)
         if where is None:
-            return Rejected(topic=topic, payload=payload, reason="bad_topic",
-                            detail="not a device telemetry or status topic")
+            return Rejected(
+                topic=topic,
+                payload=payload,
+                reason="bad_topic",
+                detail="not a device telemetry or status topic",
+            )
         device = self._directory.lookup(where.device_id, monotonic_now=monotonic_now)
         if device is None:
-            return Rejected(topic=topic, payload=payload, reason="unknown_device",
-                            detail=f"device {where.device_id} is not registered")
+            return Rejected(
+                topic=topic,
+                payload=payload,
+                reason="unknown_device",
+                detail=f"device {where.device_id} is not registered",
+            )
         if device.home_id != where.home_id:
-            return Rejected(topic=topic, payload=payload, reason="topic_mismatch",
-                            detail=f"device {where.device_id} is not in home {where.home_id}")
+            return Rejected(
+                topic=topic,
+                payload=payload,
+                reason="topic_mismatch",
+                detail=f"device {where.device_id} is not in home {where.home_id}",
+            )
         if where.channel == "status":
             return _status(topic, payload, where.home_id, where.device_id, now)
         telemetry = decode_telemetry(
             payload, now=now, home_id=where.home_id, device_id=where.device_id
         )
         if isinstance(telemetry, Invalid):
-            return Rejected(topic=topic, payload=payload, reason=telemetry.reason,
-                            detail=telemetry.detail)
+            return Rejected(
+                topic=topic, payload=payload, reason=telemetry.reason, detail=telemetry.detail
+            )
         if self._seen.is_duplicate(where.device_id, telemetry.seq, telemetry.ts):
-            return Rejected(topic=topic, payload=payload, reason="duplicate",
-                            detail=f"seq {telemetry.seq} already received")
+            return Rejected(
+                topic=topic,
+                payload=payload,
+                reason="duplicate",
+                detail=f"seq {telemetry.seq} already received",
+            )
         # Every part was validated above; constructing without re-validation
         # keeps the per-reading cost down on the hot path.
         return Reading.model_construct(
@@ -80,5 +97,9 @@ def _status(
         return StatusChange(home_id=home_id, device_id=device_id, status="online", at=now)
     if text == b"offline":
         return StatusChange(home_id=home_id, device_id=device_id, status="offline", at=now)
-    return Rejected(topic=topic, payload=payload, reason="schema",
-                    detail="status payload must be online or offline")
+    return Rejected(
+        topic=topic,
+        payload=payload,
+        reason="schema",
+        detail="status payload must be online or offline",
+    )

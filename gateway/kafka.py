@@ -40,9 +40,7 @@ class KafkaProducer:
 
     async def send_all(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         """Send (key, value) records and wait until the broker has every one."""
-        pending = [
-            await self._producer.send(topic, value=value, key=key) for key, value in records
-        ]
+        pending = [await self._producer.send(topic, value=value, key=key) for key, value in records]
         if pending:
             await asyncio.gather(*pending)
 
@@ -78,8 +76,10 @@ class KafkaDeadLetters:
     async def put(self, letters: Sequence[DeadLetter]) -> None:
         await self._producer.send_all(
             self._topic,
-            [(letter.reason.encode(), orjson.dumps(letter.model_dump(mode="json")))
-             for letter in letters],
+            [
+                (letter.reason.encode(), orjson.dumps(letter.model_dump(mode="json")))
+                for letter in letters
+            ],
         )
 
     async def aclose(self) -> None:

@@ -8,27 +8,36 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.received = Counter(
-            "anxin_mqtt_messages_received", "MQTT messages the gateway received",
+            "anxin_mqtt_messages_received",
+            "MQTT messages the gateway received",
             registry=registry,
         )
         self.accepted = Counter(
-            "anxin_telemetry_accepted", "Readings accepted, by telemetry type", ["type"],
+            "anxin_telemetry_accepted",
+            "Readings accepted, by telemetry type",
+            ["type"],
             registry=registry,
         )
         self.rejected = Counter(
-            "anxin_telemetry_rejected", "Messages refused, by CONTRACT §4 reason", ["reason"],
+            "anxin_telemetry_rejected",
+            "Messages refused, by CONTRACT §4 reason",
+            ["reason"],
             registry=registry,
         )
         self.status_changes = Counter(
-            "anxin_device_status_changes", "Device online/offline messages", ["status"],
+            "anxin_device_status_changes",
+            "Device online/offline messages",
+            ["status"],
             registry=registry,
         )
         self.stored = Counter(
-            "anxin_readings_stored", "Readings written to the time-series store",
+            "anxin_readings_stored",
+            "Readings written to the time-series store",
             registry=registry,
         )
         self.spooled = Counter(
-            "anxin_readings_spooled", "Readings spooled to disk while the store was down",
+            "anxin_readings_spooled",
+            "Readings spooled to disk while the store was down",
             registry=registry,
         )
         self.spool_bytes = Gauge(

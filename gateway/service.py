@@ -29,7 +29,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttClient, MqttError, MqttMessage
 from gateway.points import to_line
 from gateway.reading import GatewayEvent, Reading, StatusChange
-from gateway.storage import DurableWriter
+from gateway.storage import DurableWriter, Outcome
 
 log = structlog.get_logger("anxin.gateway")
 
@@ -63,7 +63,9 @@ class Gateway:
         batch_size: int = 5000,
     ) -> None:
         self._connect = connect
-        self._telemetry_filter = SHARED_TELEMETRY_FILTER if shared_subscription else TELEMETRY_FILTER
+        self._telemetry_filter = (
+            SHARED_TELEMETRY_FILTER if shared_subscription else TELEMETRY_FILTER
+        )
         self._decoder = decoder
         self._writer = writer
         self._handoff = handoff
@@ -94,7 +96,7 @@ class Gateway:
                 client.abort()
 
     async def _consume(self, client: MqttClient) -> None:
-        pipeline: asyncio.Queue[tuple[asyncio.Future[str], Triage, list[MqttMessage], float]] = (
+        pipeline: asyncio.Queue[tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]] = (
             asyncio.Queue(_PIPELINE_DEPTH)
         )
         acker = asyncio.create_task(self._acknowledge(client, pipeline))
@@ -113,7 +115,7 @@ class Gateway:
     async def _acknowledge(
         self,
         client: MqttClient,
-        pipeline: asyncio.Queue[tuple[asyncio.Future[str], Triage, list[MqttMessage], float]],
+        pipeline: asyncio.Queue[tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]],
     ) -> None:
         """Acknowledge batches in the order they arrived, each once it is durable."""
         while True:
@@ -127,7 +129,9 @@ class Gateway:
             client.ack(batch)
             self._metrics.ack_latency.observe(time.perf_counter() - started)
 
-    def triage(self, batch: Sequence[MqttMessage], *, now: datetime, monotonic_now: float) -> Triage:
+    def triage(
+        self, batch: Sequence[MqttMessage], *, now: datetime, monotonic_now: float
+    ) -> Triage:
         """Decode a batch: line protocol to store, events to hand on, letters to keep."""
         result = Triage()
         decode = self._decoder.decode
@@ -155,6 +159,10 @@ class Gateway:
 
     def dead_letter(self, rejected: Rejected, now: datetime) -> DeadLetter:
         self._metrics.rejected.labels(rejected.reason).inc()
-        log.info("telemetry_rejected", topic=rejected.topic[:200], reason=rejected.reason,
-                 detail=rejected.detail)
+        log.info(
+            "telemetry_rejected",
+            topic=rejected.topic[:200],
+            reason=rejected.reason,
+            detail=rejected.detail,
+        )
         return DeadLetter.of(rejected, received_at=now)

@@ -1,0 +1,169 @@
+"""The `anxin` command line: one console script for every service and tool."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from anxin.settings import Settings, SettingsError, check_secrets
+from devices.topics import is_valid_id
+
+app = typer.Typer(
+    name="anxin",
+    help="Anxin (安心): smart elderly-care gateway and realtime event processor.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+homes_app = typer.Typer(help="Provision homes in the registry.", no_args_is_help=True)
+devices_app = typer.Typer(
+    help="Provision devices and their MQTT credentials.", no_args_is_help=True
+)
+bench_app = typer.Typer(
+    help="Benchmarks: each prints its figures and how to reproduce them.", no_args_is_help=True
+)
+app.add_typer(homes_app, name="homes")
+app.add_typer(devices_app, name="devices")
+app.add_typer(bench_app, name="bench")
+
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option(help="where embedded stores live [ANXIN_DATA_DIR]")
+]
+HttpPort = Annotated[
+    int | None, typer.Option(min=0, max=65535, help="HTTP port [ANXIN_HTTP__PORT]")
+]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from `ANXIN_*` variables, with the flags given on the command line on top."""
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("__")
+        if name:
+            nested.setdefault(section, {})[name] = value
+        else:
+            nested[key] = value
+    settings = Settings(**nested)
+    check_secrets(settings)
+    return settings
+
+
+@app.command()
+def up(
+    simulate: Annotated[int, typer.Option(min=0, max=20_000, help="simulated homes to add")] = 0,
+    http_port: HttpPort = None,
+    mqtt_port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="embedded MQTT broker port")
+    ] = None,
+    data_dir: DataDir = None,
+    seed: Annotated[int, typer.Option(help="simulation seed")] = 1,
+) -> None:
+    """Everything in one process on embedded defaults: broker, gateway, stores, API."""
+    from anxin.up import run_up
+
+    settings = load_settings(data_dir=data_dir, http__port=http_port)
+    asyncio.run(run_up(settings, mqtt_port=mqtt_port, simulate=simulate, seed=seed))
+
+
+@app.command()
+def gateway(http_port: HttpPort = None, data_dir: DataDir = None) -> None:
+    """The gateway service: MQTT in, InfluxDB and Kafka out (/healthz, /metrics on --http-port)."""
+    from anxin.services import run_gateway_service
+
+    settings = load_settings(data_dir=data_dir, http__port=http_port)
+    asyncio.run(run_gateway_service(settings))
+
+
+def _valid_id(value: str | None) -> str | None:
+    if value is not None and not is_valid_id(value):
+        raise typer.BadParameter("ids are 1-64 characters of A-Z a-z 0-9 _ -")
+    return value
+
+
+Id = Annotated[str, typer.Option(callback=_valid_id, help="1-64 of A-Z a-z 0-9 _ -")]
+OptionalId = Annotated[Optional[str], typer.Option(callback=_valid_id)]  # noqa: UP045
+
+
+@homes_app.command("add")
+def homes_add(
+    home_id: Id,
+    lat: Annotated[float, typer.Option(min=-90, max=90)],
+    lon: Annotated[float, typer.Option(min=-180, max=180)],
+    timezone: Annotated[str, typer.Option(help="IANA zone")] = "Asia/Shanghai",
+    address: str = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Register a home."""
+    from anxin.provisioning import add_home
+
+    add_home(load_settings(data_dir=data_dir), home_id, lat, lon, timezone, address)
+
+
+@devices_app.command("add")
+def devices_add(
+    home_id: Id,
+    device_id: Id,
+    type: Annotated[str, typer.Option(help="telemetry type (CONTRACT §1)")],
+    room: OptionalId = None,
+    appliance: OptionalId = None,
+    report_interval_s: Annotated[int, typer.Option(min=1, max=604800)] = 300,
+    data_dir: DataDir = None,
+) -> None:
+    """Register a device; prints its MQTT password once."""
+    from anxin.provisioning import add_device
+
+    add_device(
+        load_settings(data_dir=data_dir),
+        home_id=home_id,
+        device_id=device_id,
+        type=type,
+        room=room,
+        appliance=appliance,
+        report_interval_s=report_interval_s,
+    )
+
+
+@app.command("broker-config")
+def broker_config(
+    out: Annotated[
+        Path, typer.Option(file_okay=False, help="directory for passwd, acl, anxin.conf")
+    ],
+    account: Annotated[
+        list[str] | None,
+        typer.Option(help="gateway account name(s); default ANXIN_MQTT__USERNAME"),
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="chown the files to this user (mosquitto)")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write Mosquitto's password file and ACL from the registry; then SIGHUP Mosquitto."""
+    from anxin.provisioning import broker_config as export
+
+    for name in account or []:
+        _valid_id(name)
+    export(load_settings(data_dir=data_dir), out, account or [], owner)
+
+
+def main() -> None:
+    """Console entry: configuration mistakes end with a clear message, not a traceback."""
+    try:
+        app()
+    except ValidationError as error:
+        err.print(f"[red]anxin: invalid configuration[/red]\n{error}")
+        sys.exit(2)
+    except SettingsError as error:
+        err.print(f"[red]anxin: {error}[/red]")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,148 @@
+"""`anxin up`: every service in one process on embedded defaults.
+
+The embedded amqtt broker, the gateway, the embedded time-series store and
+SQLite registry, the HTTP API and, with `--simulate N`, a simulated
+neighbourhood publishing through the broker like real devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from prometheus_client import CollectorRegistry
+from rich.console import Console
+
+from anxin.logs import configure_logging
+from anxin.registry import open_registry
+from anxin.services import build_gateway, http_server, stop_on_signals, wait_ready
+from anxin.settings import Settings
+from api.app import create_app
+from api.health import Readiness
+from broker.access import DEFAULT_SERVICE_USERNAME, ServiceAccount
+from broker.embedded import EmbeddedBroker
+from gateway.deadletter import DeadLetter, FileDeadLetters
+from gateway.decode import Rejected
+from gateway.handoff import InProcessHandoff
+from gateway.metrics import GatewayMetrics
+
+log = structlog.get_logger("anxin")
+
+
+async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, seed: int) -> None:
+    configure_logging(settings.log_format)
+    stop = stop_on_signals()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    metrics = CollectorRegistry()
+    readiness = Readiness()
+    for service in ("broker", "gateway", "api"):
+        readiness.expect(service)
+    registry = await asyncio.to_thread(open_registry, settings)
+
+    # The gateway's broker password lives only in this process: nothing else
+    # needs it, and a fresh one each start leaves nothing on disk to steal.
+    gateway_password = secrets.token_urlsafe(24)
+    account = ServiceAccount.with_password(DEFAULT_SERVICE_USERNAME, gateway_password)
+    dead_letters = FileDeadLetters(settings.data_dir / "deadletter")
+    gateway_metrics = GatewayMetrics(metrics)
+    refused: set[asyncio.Task[None]] = set()
+
+    def on_refused(username: str | None, topic: str, payload: bytes) -> None:
+        """The broker dropped a publish outside the device's own topics: keep it as evidence."""
+        rejected = Rejected(
+            topic=topic,
+            payload=payload,
+            reason="topic_mismatch",
+            detail=f"broker refused a publish by {username or 'anonymous'}",
+        )
+        gateway_metrics.rejected.labels(rejected.reason).inc()
+        task = asyncio.create_task(
+            dead_letters.put([DeadLetter.of(rejected, received_at=datetime.now(UTC))])
+        )
+        refused.add(task)
+        task.add_done_callback(refused.discard)
+
+    broker = EmbeddedBroker(
+        host=settings.mqtt.host,
+        port=settings.mqtt.port if mqtt_port is None else mqtt_port,
+        directory=registry,
+        accounts=[account],
+        on_refused=on_refused,
+    )
+    await broker.start()
+    readiness.ready("broker")
+    gateway_settings = settings.model_copy(
+        update={
+            "mqtt": settings.mqtt.model_copy(
+                update={"username": DEFAULT_SERVICE_USERNAME, "url": broker.url}
+            )
+        }
+    )
+    stack = await build_gateway(
+        gateway_settings,
+        registry=registry,
+        handoff=InProcessHandoff(),
+        dead_letters=dead_letters,
+        metrics=gateway_metrics,
+        mqtt_password=gateway_password,
+        shared_subscription=False,
+    )
+    stack.start()
+    server = http_server(settings, create_app(readiness=readiness, metrics=metrics))
+    tasks = [
+        asyncio.create_task(server.serve(), name="http"),
+        asyncio.create_task(wait_ready(stack.gateway.connected, readiness, "gateway")),
+    ]
+    await _until(lambda: server.started)
+    readiness.ready("api")
+    simulation = None
+    if simulate:
+        from anxin.simulation import start_simulation
+
+        simulation = await start_simulation(
+            settings,
+            registry=registry,
+            homes=simulate,
+            seed=seed,
+            broker_host=settings.mqtt.host,
+            broker_port=broker.port,
+            stop=stop,
+        )
+    http_port = (
+        server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
+    )
+    lines = [
+        "[bold green]Anxin is up[/bold green]",
+        f"  console  http://{settings.http.host}:{http_port}/",
+        f"  health   http://{settings.http.host}:{http_port}/healthz",
+        f"  metrics  http://{settings.http.host}:{http_port}/metrics",
+        f"  MQTT     {broker.url}",
+        f"  data     {settings.data_dir.resolve()}",
+    ]
+    if simulate:
+        lines.append(f"  homes    {simulate} simulated (seed {seed})")
+    console.print("\n".join(lines), highlight=False)
+    await stop.wait()
+    log.info("anxin_stopping")
+    if simulation is not None:
+        simulation.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await simulation
+    await stack.stop()
+    server.should_exit = True
+    tasks[1].cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await broker.stop()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Poll a flag that offers no event to wait on (uvicorn's `started`)."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
