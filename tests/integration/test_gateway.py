@@ -1,0 +1,224 @@
+"""The gateway end to end: devices → Mosquitto → gateway → InfluxDB and processing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from anxin.services import GatewayStack, build_gateway
+from devices.telemetry import TELEMETRY_TYPES
+from gateway.deadletter import FileDeadLetters
+from gateway.handoff import InProcessHandoff
+from gateway.metrics import GatewayMetrics
+from gateway.reading import GatewayEvent, Reading
+from tests.integration.rig import Device, Rig, anxin_executable, motion
+from tests.servers.influxdb import InfluxDB
+from tests.servers.process import ServerProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).parent.parent / "contract" / "samples"
+
+
+@pytest.fixture
+def rig(tmp_path: Path, influxdb: InfluxDB) -> Iterator[Rig]:
+    rig = Rig(tmp_path, influxdb)
+    for kind in TELEMETRY_TYPES:
+        rig.add_device(f"dev-{kind}", "home-1", kind)
+    for index in range(4):
+        rig.add_device(f"pir-{index}", f"home-{index % 2 + 2}")
+    mosquitto = rig.start_mosquitto()
+    yield rig
+    mosquitto.stop()
+
+
+class InProcessGateway:
+    def __init__(self, stack: GatewayStack, handoff: InProcessHandoff, letters: FileDeadLetters):
+        self.stack = stack
+        self.handed_on = handoff.subscribe()
+        self.letters = letters
+
+    def events(self) -> list[GatewayEvent]:
+        events = []
+        while not self.handed_on.empty():
+            events.append(self.handed_on.get_nowait())
+        return events
+
+
+@pytest.fixture
+async def gateway(rig: Rig) -> AsyncIterator[InProcessGateway]:
+    settings = rig.settings()
+    handoff = InProcessHandoff()
+    letters = FileDeadLetters(settings.data_dir / "deadletter")
+    stack = await build_gateway(
+        settings,
+        registry=rig.registry,
+        handoff=handoff,
+        dead_letters=letters,
+        metrics=GatewayMetrics(CollectorRegistry()),
+        mqtt_password=settings.mqtt.password.get_secret_value(),
+        shared_subscription=True,
+    )
+    running = InProcessGateway(stack, handoff, letters)
+    stack.start()
+    await asyncio.wait_for(stack.gateway.connected.wait(), 10)
+    yield running
+    await stack.stop()
+
+
+async def until(condition: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        await asyncio.sleep(0.1)
+    assert condition(), "condition not met in time"  # type: ignore[operator]
+
+
+async def test_every_contract_sample_is_stored_and_handed_on(
+    rig: Rig, gateway: InProcessGateway
+) -> None:
+    for kind in TELEMETRY_TYPES:
+        device = Device(rig, f"dev-{kind}")
+        device.publish((SAMPLES / f"{kind}.json").read_bytes())
+        await asyncio.to_thread(device.flush)
+        device.close()
+    await until(lambda: all(rig.stored(kind) == 1 for kind in TELEMETRY_TYPES))
+    handed = [event for event in gateway.events() if isinstance(event, Reading)]
+    assert sorted(event.telemetry.type for event in handed) == sorted(TELEMETRY_TYPES)
+    assert {event.device_id for event in handed} == {f"dev-{kind}" for kind in TELEMETRY_TYPES}
+
+
+HOSTILE = [
+    (b"{not json", "invalid_json"),
+    (b"\xff\xfe\xfa", "invalid_json"),
+    (b"[" * 3000, "invalid_json"),
+    (b'{"type": "motion"}', "schema"),
+    (b'{"type": "vitals", "ts": 1795392000000, "seq": 1, "data": {"spo2": 140}}', "schema"),
+    (
+        json.dumps(
+            {
+                "type": "motion",
+                "ts": "2099-01-01T00:00:00Z",
+                "seq": 1,
+                "data": {"room": "hall", "motion": True},
+            }
+        ).encode(),
+        "future_timestamp",
+    ),
+    (b" " * 20_000, "too_large"),
+    (
+        b'{"type":"motion","ts":1795392000000,"seq":1,"data":{"room":"x","motion":true},'
+        b'"home_id":"elsewhere"}',
+        "topic_mismatch",
+    ),
+]
+
+
+async def test_a_flood_of_garbage_loses_no_valid_reading(
+    rig: Rig, gateway: InProcessGateway
+) -> None:
+    devices = [Device(rig, f"pir-{index}") for index in range(4)]
+    valid = 0
+    for seq in range(3000):
+        device = devices[seq % 4]
+        device.publish(motion(seq))
+        valid += 1
+        garbage, _ = HOSTILE[seq % len(HOSTILE)]
+        device.publish(garbage)
+    # A device re-sending its latest reading is recognised as a duplicate.
+    devices[0].publish(motion(2996))
+    for device in devices:
+        await asyncio.to_thread(device.flush)
+        device.close()
+    assert await asyncio.to_thread(rig.wait_stored, valid) == valid
+
+    def all_letters_kept() -> bool:
+        return len(gateway.letters.read()) >= 3000 + 1
+
+    await until(all_letters_kept, timeout=10)
+    reasons = Counter(letter.reason for letter in gateway.letters.read())
+    expected = Counter(reason for seq in range(3000) for reason in [HOSTILE[seq % len(HOSTILE)][1]])
+    expected["duplicate"] += 1
+    assert reasons == expected, reasons - expected
+    big = next(letter for letter in gateway.letters.read() if letter.reason == "too_large")
+    assert big.size == 20_000
+    assert big.payload == b" " * 20_000
+    assert big.topic.endswith("/telemetry")
+
+
+async def test_readings_are_spooled_while_influxdb_is_down_and_all_arrive_after(
+    rig: Rig, gateway: InProcessGateway
+) -> None:
+    rig.influxdb.stop()
+    device = Device(rig, "pir-0")
+    for seq in range(2000):
+        device.publish(motion(seq))
+    await asyncio.to_thread(device.flush)
+    device.close()
+    # Acknowledged by the gateway only once spooled: the spool holds them all.
+    await until(lambda: gateway.stack.writer.spooled == 2000, timeout=30)
+    assert gateway.stack.spool.bytes_used > 0
+    await asyncio.to_thread(rig.influxdb.start)
+    assert await asyncio.to_thread(rig.wait_stored, 2000) == 2000
+    await until(lambda: gateway.stack.writer.replayed == 2000)
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gateway exited"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("gateway never became healthy")
+
+
+def test_killing_the_gateway_mid_stream_loses_nothing_and_stores_each_reading_once(
+    rig: Rig,
+) -> None:
+    port = free_port()
+    gateway = ServerProcess(
+        [anxin_executable(), "gateway"], log=rig.root / "gateway.log", env=rig.environment(port)
+    )
+    wait_healthy(port, gateway.start())
+    devices = [Device(rig, f"pir-{index}") for index in range(4)]
+    total = 40_000
+    for seq in range(total // 2):
+        devices[seq % 4].publish(motion(seq))
+    # Kill -9 while the gateway is working through the stream.
+    deadline = time.monotonic() + 30
+    while rig.stored() < 2000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gateway.stop(signal.SIGKILL)
+    stored_at_kill = rig.stored()
+    assert stored_at_kill < total
+    for seq in range(total // 2, total):
+        devices[seq % 4].publish(motion(seq))
+    for device in devices:
+        device.flush()
+        device.close()
+    restarted = ServerProcess(
+        [anxin_executable(), "gateway"], log=rig.root / "gateway2.log", env=rig.environment(port)
+    )
+    wait_healthy(port, restarted.start())
+    try:
+        assert rig.wait_stored(total, timeout=90) == total
+        time.sleep(1)
+        # Redelivered readings overwrite their own points: still exactly one each.
+        assert rig.stored() == total
+        rows = rig.influxdb.query("anxin", 'SELECT count(seq), min(seq), max(seq) FROM "motion"')
+        assert rows[0][1:] == [total, 0, total - 1]
+    finally:
+        restarted.stop()
