@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -34,7 +34,7 @@ SAMPLES = Path(__file__).parent.parent / "contract" / "samples"
 def rig(tmp_path: Path, influxdb: InfluxDB) -> Iterator[Rig]:
     rig = Rig(tmp_path, influxdb)
     for kind in TELEMETRY_TYPES:
-        rig.add_device(f"dev-{kind}", "home-1", kind)
+        rig.add_device(f"dev-{kind}", "home-1", kind)  # type: ignore[arg-type]
     for index in range(4):
         rig.add_device(f"pir-{index}", f"home-{index % 2 + 2}")
     mosquitto = rig.start_mosquitto()
@@ -76,11 +76,11 @@ async def gateway(rig: Rig) -> AsyncIterator[InProcessGateway]:
     await stack.stop()
 
 
-async def until(condition: object, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-        await asyncio.sleep(0.1)
-    assert condition(), "condition not met in time"  # type: ignore[operator]
+async def until(condition: Callable[[], bool], within: float = 30) -> None:
+    """Poll state that lives in other processes (InfluxDB, files) until it holds."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
 
 
 async def test_every_contract_sample_is_stored_and_handed_on(
@@ -144,9 +144,11 @@ async def test_a_flood_of_garbage_loses_no_valid_reading(
     def all_letters_kept() -> bool:
         return len(gateway.letters.read()) >= 3000 + 1
 
-    await until(all_letters_kept, timeout=10)
-    reasons = Counter(letter.reason for letter in gateway.letters.read())
-    expected = Counter(reason for seq in range(3000) for reason in [HOSTILE[seq % len(HOSTILE)][1]])
+    await until(all_letters_kept, within=10)
+    reasons: Counter[str] = Counter(letter.reason for letter in gateway.letters.read())
+    expected: Counter[str] = Counter(
+        reason for seq in range(3000) for reason in [HOSTILE[seq % len(HOSTILE)][1]]
+    )
     expected["duplicate"] += 1
     assert reasons == expected, reasons - expected
     big = next(letter for letter in gateway.letters.read() if letter.reason == "too_large")
@@ -165,7 +167,7 @@ async def test_readings_are_spooled_while_influxdb_is_down_and_all_arrive_after(
     await asyncio.to_thread(device.flush)
     device.close()
     # Acknowledged by the gateway only once spooled: the spool holds them all.
-    await until(lambda: gateway.stack.writer.spooled == 2000, timeout=30)
+    await until(lambda: gateway.stack.writer.spooled == 2000)
     assert gateway.stack.spool.bytes_used > 0
     await asyncio.to_thread(rig.influxdb.start)
     assert await asyncio.to_thread(rig.wait_stored, 2000) == 2000
