@@ -31,7 +31,8 @@ import paho.mqtt.client as paho
 import psutil  # type: ignore[import-untyped]
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.mqtt import Decoder, MqttClient, MqttMessage, encode_publish
+from gateway.mqtt import MqttClient, MqttMessage
+from gateway.mqtt_codec import Decoder, encode_publish
 from tests.servers.mosquitto import Mosquitto
 from tests.servers.process import ensure_debian_package
 

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from gateway.mqtt import (
+from gateway.mqtt_codec import (
     Decoder,
     MqttError,
     MqttMessage,
