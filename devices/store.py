@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, select
@@ -134,5 +133,3 @@ def _home(row: HomeRow) -> Home:
         timezone=row.timezone,
         away=row.away,
     )
-
-

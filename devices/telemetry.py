@@ -36,8 +36,17 @@ Telemetry = Annotated[
 ]
 
 TelemetryType = Literal[
-    "vitals", "fall", "sos", "motion", "door", "bed", "power", "leak", "smoke",
-    "environment", "heartbeat",
+    "vitals",
+    "fall",
+    "sos",
+    "motion",
+    "door",
+    "bed",
+    "power",
+    "leak",
+    "smoke",
+    "environment",
+    "heartbeat",
 ]
 TELEMETRY_TYPES: Final[tuple[str, ...]] = get_args(TelemetryType)
 
@@ -95,7 +104,11 @@ def _explain(error: ValidationError, payload: bytes, *, home_id: str, device_id:
     first = error.errors(include_url=False, include_input=False)[0]
     if first["type"] in ("json_invalid", "json_type"):
         return Invalid(reason="invalid_json", detail=str(first["msg"])[:200])
-    if first["type"] == "extra_forbidden" and len(first["loc"]) == 2 and first["loc"][1] in _CLAIM_KEYS:
+    if (
+        first["type"] == "extra_forbidden"
+        and len(first["loc"]) == 2
+        and first["loc"][1] in _CLAIM_KEYS
+    ):
         claimed = _claimed_ids(payload)
         if claimed.get("home_id", home_id) != home_id or claimed.get("device_id", device_id) != (
             device_id

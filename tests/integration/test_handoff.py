@@ -78,7 +78,9 @@ async def test_kafka_topic_keeps_each_homes_readings_in_order(tansu: Tansu) -> N
         await producer.stop()
 
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=tansu.bootstrap, auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=tansu.bootstrap,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

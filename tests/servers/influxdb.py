@@ -37,8 +37,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   enabled = false
 """
         )
-        self._server = ServerProcess([self.binary, "-config", str(config)],
-                                     log=workdir / "influxd.log")
+        self._server = ServerProcess(
+            [self.binary, "-config", str(config)], log=workdir / "influxd.log"
+        )
 
     @property
     def url(self) -> str:
@@ -63,8 +64,9 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def query(self, database: str, influxql: str) -> list[list[object]]:
         """Rows of the first series of the first statement (empty when none)."""
-        response = httpx.get(f"{self.url}/query", params={"db": database, "q": influxql},
-                             timeout=30)
+        response = httpx.get(
+            f"{self.url}/query", params={"db": database, "q": influxql}, timeout=30
+        )
         response.raise_for_status()
         result = response.json()["results"][0]
         series = result.get("series") or []

@@ -16,8 +16,9 @@ class Mosquitto:
         self.port = port or free_port()
         self.config_path = workdir / "mosquitto.conf"
         self.config_path.write_text(f"listener {self.port} 127.0.0.1\n{config}")
-        self._server = ServerProcess([self.binary, "-c", str(self.config_path)],
-                                     log=workdir / "mosquitto.log")
+        self._server = ServerProcess(
+            [self.binary, "-c", str(self.config_path)], log=workdir / "mosquitto.log"
+        )
 
     @property
     def url(self) -> str:

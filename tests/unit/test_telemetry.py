@@ -154,8 +154,18 @@ class TestHostileBytes:
             (b"null", "schema"),
             (b" " * (MAX_PAYLOAD_BYTES + 1), "too_large"),
         ],
-        ids=["empty", "truncated", "not-utf8", "deep-array", "deep-object", "array", "number",
-             "string", "null", "too-large"],
+        ids=[
+            "empty",
+            "truncated",
+            "not-utf8",
+            "deep-array",
+            "deep-object",
+            "array",
+            "number",
+            "string",
+            "null",
+            "too-large",
+        ],
     )
     def test_each_is_refused_with_its_reason(self, raw: bytes, reason: str) -> None:
         outcome = decode(raw)
@@ -176,9 +186,15 @@ class TestHostileBytes:
         assert isinstance(outcome, Invalid) or hasattr(outcome, "type")
 
     json_values = st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-        lambda children: st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=12), children, max_size=4),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.text(max_size=20),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=12), children, max_size=4)
+        ),
         max_leaves=20,
     )
 
