@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError as PydanticSettingsError
 from rich.console import Console
 
 from anxin.settings import Settings, SettingsError, check_secrets
@@ -34,9 +35,7 @@ app.add_typer(bench_app, name="bench")
 
 err = Console(stderr=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option(help="where embedded stores live [ANXIN_DATA_DIR]")
-]
+DataDir = Annotated[Path | None, typer.Option(help="where embedded stores live [ANXIN_DATA_DIR]")]
 HttpPort = Annotated[
     int | None, typer.Option(min=0, max=65535, help="HTTP port [ANXIN_HTTP__PORT]")
 ]
@@ -84,6 +83,59 @@ def gateway(http_port: HttpPort = None, data_dir: DataDir = None) -> None:
     asyncio.run(run_gateway_service(settings))
 
 
+@app.command()
+def simulate(
+    homes: Annotated[int, typer.Option(min=1, max=100_000, help="simulated homes")] = 10,
+    broker: Annotated[str, typer.Option(help="mqtt://host:port")] = "mqtt://127.0.0.1:1883",
+    seed: Annotated[int, typer.Option(help="same seed, same homes and events")] = 0,
+    speed: Annotated[
+        float, typer.Option(min=0.001, help="simulated seconds per second; inf: unpaced")
+    ] = 1.0,
+    inject: Annotated[
+        list[str] | None, typer.Option(help="scenario, e.g. fall@sim-0003+10m (repeatable)")
+    ] = None,
+    truth: Annotated[Path | None, typer.Option(help="write ground truth here (JSON lines)")] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="e.g. 2h, 1d12h; default until stopped")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="simulated start, RFC 3339")] = None,
+    credentials: Annotated[
+        Path | None, typer.Option(help="device passwords file (JSON, 0600)")
+    ] = None,
+    provision: Annotated[
+        bool, typer.Option(help="register the homes in the registry first")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Simulated homes publishing to any broker, with scenario injection."""
+    from anxin.registry import open_registry
+    from anxin.simulation import credentials_path, provision_fleet
+    from simulators.cli import simulate_command
+    from simulators.errors import SimulatorError
+
+    settings = load_settings(data_dir=data_dir)
+    if provision:
+        path = credentials or credentials_path(settings)
+        try:
+            provision_fleet(open_registry(settings), homes=homes, seed=seed, credentials_file=path)
+        except SimulatorError as error:
+            err.print(f"[red]anxin: {error}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+        credentials = path
+    code = simulate_command(
+        homes=homes,
+        broker=broker,
+        seed=seed,
+        speed=speed,
+        inject=inject or (),
+        truth=truth,
+        duration=duration,
+        start=start,
+        credentials=credentials,
+    )
+    raise typer.Exit(code)
+
+
 def _valid_id(value: str | None) -> str | None:
     if value is not None and not is_valid_id(value):
         raise typer.BadParameter("ids are 1-64 characters of A-Z a-z 0-9 _ -")
@@ -91,7 +143,7 @@ def _valid_id(value: str | None) -> str | None:
 
 
 Id = Annotated[str, typer.Option(callback=_valid_id, help="1-64 of A-Z a-z 0-9 _ -")]
-OptionalId = Annotated[Optional[str], typer.Option(callback=_valid_id)]  # noqa: UP045
+OptionalId = Annotated[str | None, typer.Option(callback=_valid_id)]
 
 
 @homes_app.command("add")
@@ -161,6 +213,9 @@ def main() -> None:
         app()
     except ValidationError as error:
         err.print(f"[red]anxin: invalid configuration[/red]\n{error}")
+        sys.exit(2)
+    except PydanticSettingsError as error:
+        err.print(f"[red]anxin: invalid configuration: {error}[/red]", highlight=False)
         sys.exit(2)
     except SettingsError as error:
         err.print(f"[red]anxin: {error}[/red]")

@@ -1,0 +1,130 @@
+"""The command line refuses bad flags and settings with a clear message, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.rig import anxin_executable
+
+
+def anxin(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ANXIN_")}
+    return subprocess.run(
+        [anxin_executable(), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environment, **(env or {})},
+    )
+
+
+class TestHostileArguments:
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["up", "--http-port", "70000"],
+            ["up", "--simulate", "-3"],
+            ["up", "--mqtt-port", "http"],
+            ["homes", "add", "--home-id", "a/b", "--lat", "22", "--lon", "113"],
+            ["homes", "add", "--home-id", "h1", "--lat", "200", "--lon", "113"],
+            ["simulate", "--homes", "0"],
+            ["bench", "nothing"],
+            ["teleport"],
+        ],
+    )
+    def test_bad_flags_exit_2_without_a_traceback(self, args: list[str]) -> None:
+        result = anxin(*args)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "says"),
+        [
+            ("ANXIN_MQTT__URL", "http://nowhere", "MQTT url"),
+            ("ANXIN_MQTT__URL", "mqtt://host:99999", "mqtt"),
+            ("ANXIN_INFLUX__API", "v9", "influx"),
+            ("ANXIN_INFLUX__BATCH_SIZE", "-1", "batch_size"),
+            ("ANXIN_HTTP__PORT", "lots", "port"),
+            ("ANXIN_MQTT", "{not json", "mqtt"),
+        ],
+    )
+    def test_bad_settings_are_named(
+        self, tmp_path: Path, variable: str, value: str, says: str
+    ) -> None:
+        result = anxin("gateway", "--data-dir", str(tmp_path), env={variable: value})
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert says.lower() in result.stderr.lower()
+
+    def test_production_refuses_placeholder_secrets(self, tmp_path: Path) -> None:
+        result = anxin(
+            "gateway", "--data-dir", str(tmp_path), env={"ANXIN_ENVIRONMENT": "production"}
+        )
+        assert result.returncode == 2
+        assert "ANXIN_MQTT__PASSWORD" in result.stderr
+
+
+class TestProvisioning:
+    def test_a_device_is_added_and_its_password_shown_once(self, tmp_path: Path) -> None:
+        data = ["--data-dir", str(tmp_path)]
+        assert (
+            anxin(
+                "homes", "add", "--home-id", "h1", "--lat", "22.5", "--lon", "113.4", *data
+            ).returncode
+            == 0
+        )
+        added = anxin(
+            "devices",
+            "add",
+            "--home-id",
+            "h1",
+            "--device-id",
+            "pir-1",
+            "--type",
+            "motion",
+            "--room",
+            "kitchen",
+            *data,
+        )
+        assert added.returncode == 0, added.stderr
+        assert "MQTT password:" in added.stdout
+        again = anxin(
+            "devices", "add", "--home-id", "h1", "--device-id", "pir-1", "--type", "motion", *data
+        )
+        assert again.returncode == 2
+        assert "already exists" in again.stderr
+
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            ["--type", "teleport"],
+            ["--type", "motion", "--room", "bad room"],
+            ["--type", "motion", "--report-interval-s", "0"],
+        ],
+    )
+    def test_bad_devices_are_refused(self, tmp_path: Path, extra: list[str]) -> None:
+        data = ["--data-dir", str(tmp_path)]
+        anxin("homes", "add", "--home-id", "h1", "--lat", "22.5", "--lon", "113.4", *data)
+        result = anxin("devices", "add", "--home-id", "h1", "--device-id", "d1", *extra, *data)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+
+    def test_a_device_for_a_missing_home_is_refused(self, tmp_path: Path) -> None:
+        result = anxin(
+            "devices",
+            "add",
+            "--home-id",
+            "nowhere",
+            "--device-id",
+            "d1",
+            "--type",
+            "motion",
+            "--data-dir",
+            str(tmp_path),
+        )
+        assert result.returncode == 2
+        assert "does not exist" in result.stderr
