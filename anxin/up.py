@@ -118,7 +118,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     )
     lines = [
         "[bold green]Anxin is up[/bold green]",
-        f"  console  http://{settings.http.host}:{http_port}/",
+        f"  api      http://{settings.http.host}:{http_port}/openapi.json",
         f"  health   http://{settings.http.host}:{http_port}/healthz",
         f"  metrics  http://{settings.http.host}:{http_port}/metrics",
         f"  MQTT     {broker.url}",
