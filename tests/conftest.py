@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.influxdb import InfluxDB
-from tests.servers.tansu import Tansu
+from anxin.testbed.influxdb import InfluxDB
+from anxin.testbed.tansu import Tansu
 
 
 @pytest.fixture

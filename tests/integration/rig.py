@@ -20,14 +20,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine
 
 from anxin.settings import Settings
+from anxin.testbed.influxdb import InfluxDB
+from anxin.testbed.mosquitto import Mosquitto
 from broker.access import ServiceAccount
 from broker.mosquitto import write_mosquitto_files
 from devices.registry import Home
 from devices.store import DeviceRegistry
 from devices.telemetry import TelemetryType
 from devices.topics import telemetry_topic
-from tests.servers.influxdb import InfluxDB
-from tests.servers.mosquitto import Mosquitto
 
 GATEWAY_USER: Final = "anxin-gateway"
 GATEWAY_PASSWORD: Final = "gateway-test-secret"

@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import create_engine
 
+from anxin.testbed.mosquitto import Mosquitto
 from broker.access import ServiceAccount
 from broker.embedded import EmbeddedBroker
 from broker.mosquitto import write_mosquitto_files
@@ -37,7 +38,6 @@ from devices.topics import (
     status_topic,
     telemetry_topic,
 )
-from tests.servers.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -16,14 +16,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from anxin.services import GatewayStack, build_gateway
+from anxin.testbed.influxdb import InfluxDB
+from anxin.testbed.process import ServerProcess, free_port
 from devices.telemetry import TELEMETRY_TYPES
 from gateway.deadletter import FileDeadLetters
 from gateway.handoff import InProcessHandoff
 from gateway.metrics import GatewayMetrics
 from gateway.reading import GatewayEvent, Reading
 from tests.integration.rig import Device, Rig, anxin_executable, motion
-from tests.servers.influxdb import InfluxDB
-from tests.servers.process import ServerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

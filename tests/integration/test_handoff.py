@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from anxin.testbed.tansu import Tansu
 from devices.types.motion import MotionData, MotionTelemetry
 from gateway.handoff import InProcessHandoff
 from gateway.kafka import KafkaHandoff, KafkaProducer
 from gateway.reading import GatewayEvent, Reading, StatusChange
-from tests.servers.tansu import Tansu
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

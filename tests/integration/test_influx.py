@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from anxin.testbed.influxdb import InfluxDB
+from anxin.testbed.process import free_port
 from devices.telemetry import TELEMETRY_ADAPTER
 from gateway.influx import InfluxQLReader, InfluxV1Writer, InfluxV2Writer
 from gateway.localstore import LocalStore, parse_line
@@ -32,8 +34,6 @@ from gateway.timeseries import (
     TimeSeriesRejected,
     TimeSeriesUnavailable,
 )
-from tests.servers.influxdb import InfluxDB
-from tests.servers.process import free_port
 
 pytestmark = pytest.mark.integration
 

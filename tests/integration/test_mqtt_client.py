@@ -12,10 +12,10 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from anxin.testbed.mosquitto import Mosquitto
+from anxin.testbed.process import free_port
 from devices.credentials import hash_password
 from gateway.mqtt import MqttClient, MqttError, MqttMessage, Will
-from tests.servers.mosquitto import Mosquitto
-from tests.servers.process import free_port
 
 pytestmark = pytest.mark.integration
 

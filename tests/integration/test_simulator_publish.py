@@ -19,6 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine
 
+from anxin.testbed.mosquitto import Mosquitto
 from devices.credentials import hash_password
 from devices.store import DeviceRegistry
 from devices.telemetry import TELEMETRY_ADAPTER
@@ -30,7 +31,6 @@ from simulators.run import SimulationOptions, run_simulation
 from simulators.samples import load_samples, replay_samples, samples_home
 from simulators.stream import SimEvent, merged, simulate_fleet
 from simulators.truth import read_truth
-from tests.servers.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -14,6 +14,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine
 
+from anxin.testbed.process import ServerProcess, free_port
 from devices.registry import Home
 from devices.store import DeviceRegistry
 from devices.telemetry import TELEMETRY_TYPES
@@ -21,7 +22,6 @@ from devices.topics import telemetry_topic
 from gateway.deadletter import FileDeadLetters
 from gateway.localstore import FILE_NAME, LocalStore
 from tests.integration.rig import anxin_executable
-from tests.servers.process import ServerProcess, free_port
 
 pytestmark = pytest.mark.integration
 

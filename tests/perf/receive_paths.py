@@ -31,10 +31,10 @@ import paho.mqtt.client as paho
 import psutil  # type: ignore[import-untyped]
 from paho.mqtt.enums import CallbackAPIVersion
 
+from anxin.testbed.mosquitto import Mosquitto
+from anxin.testbed.process import ensure_debian_package
 from gateway.mqtt import MqttClient, MqttMessage
 from gateway.mqtt_codec import Decoder, encode_publish
-from tests.servers.mosquitto import Mosquitto
-from tests.servers.process import ensure_debian_package
 
 HOST = "127.0.0.1"
 FILTER = "anxin/v1/homes/+/devices/+/telemetry"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from anxin.testbed.process import free_port
 from gateway.influx import InfluxV1Writer
 from gateway.localstore import LocalStore
 from gateway.spool import Spool
 from gateway.storage import DurableWriter, WriterStopped
 from gateway.timeseries import LineWriter
-from tests.servers.process import free_port
 
 
 class Switch:
