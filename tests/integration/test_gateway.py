@@ -23,6 +23,8 @@ from gateway.deadletter import FileDeadLetters
 from gateway.handoff import InProcessHandoff
 from gateway.metrics import GatewayMetrics
 from gateway.reading import GatewayEvent, Reading
+from simulators.provision import provision
+from simulators.samples import SAMPLES_HOME, replay_samples, samples_home
 from tests.integration.rig import Device, Rig, anxin_executable, motion
 
 pytestmark = pytest.mark.integration
@@ -33,8 +35,7 @@ SAMPLES = Path(__file__).parent.parent / "contract" / "samples"
 @pytest.fixture
 def rig(tmp_path: Path, influxdb: InfluxDB) -> Iterator[Rig]:
     rig = Rig(tmp_path, influxdb)
-    for kind in TELEMETRY_TYPES:
-        rig.add_device(f"dev-{kind}", "home-1", kind)  # type: ignore[arg-type]
+    rig.passwords.update(provision(rig.registry, [samples_home(SAMPLES)]))
     for index in range(4):
         rig.add_device(f"pir-{index}", f"home-{index % 2 + 2}")
     mosquitto = rig.start_mosquitto()
@@ -83,18 +84,18 @@ async def until(condition: Callable[[], bool], within: float = 30) -> None:
             await asyncio.sleep(0.1)
 
 
-async def test_every_contract_sample_is_stored_and_handed_on(
+async def test_every_contract_sample_replayed_by_the_simulator_is_stored_and_handed_on(
     rig: Rig, gateway: InProcessGateway
 ) -> None:
-    for kind in TELEMETRY_TYPES:
-        device = Device(rig, f"dev-{kind}")
-        device.publish((SAMPLES / f"{kind}.json").read_bytes())
-        await asyncio.to_thread(device.flush)
-        device.close()
+    assert rig.mosquitto is not None
+    acknowledged = await replay_samples(
+        SAMPLES, host="127.0.0.1", port=rig.mosquitto.port, credentials=rig.passwords
+    )
+    assert acknowledged == len(TELEMETRY_TYPES)
     await until(lambda: all(rig.stored(kind) == 1 for kind in TELEMETRY_TYPES))
     handed = [event for event in gateway.events() if isinstance(event, Reading)]
     assert sorted(event.telemetry.type for event in handed) == sorted(TELEMETRY_TYPES)
-    assert {event.device_id for event in handed} == {f"dev-{kind}" for kind in TELEMETRY_TYPES}
+    assert all(event.home_id == SAMPLES_HOME for event in handed)
 
 
 HOSTILE = [
