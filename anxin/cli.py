@@ -185,6 +185,68 @@ def devices_add(
     )
 
 
+@bench_app.command("ingest")
+def bench_ingest(
+    mode: Annotated[str, typer.Option(help="drain, live or both")] = "both",
+    devices: Annotated[
+        int, typer.Option(min=4, max=15_000, help="simulated devices, one connection each")
+    ] = 1000,
+    messages: Annotated[
+        int, typer.Option(min=1000, max=1_000_000, help="drain: readings in the backlog")
+    ] = 300_000,
+    seconds: Annotated[int, typer.Option(min=1, max=600, help="live: how long to publish")] = 20,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="gateway InfluxDB batch (points)")
+    ] = 5000,
+    publishers: Annotated[int, typer.Option(min=1, max=8, help="publisher processes")] = 2,
+    window: Annotated[
+        int, typer.Option(min=1, max=64, help="QoS 1 publishes in flight per device")
+    ] = 8,
+    rate: Annotated[
+        int, typer.Option(min=0, max=1_000_000, help="live: total msg/s to pace at; 0: flat out")
+    ] = 0,
+    receive_window: Annotated[
+        int | None,
+        typer.Option(min=1, max=65_535, help="gateway's unacked QoS 1 window; default: its own"),
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="drain: py-spy the gateway into this .svg/.json/.txt"),
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="keep the temp dir (logs, data) to look into")] = False,
+) -> None:
+    """Devices → Mosquitto → gateway → InfluxDB: readings/s, latency, CPU, memory, loss."""
+    from anxin.bench.ingest import IngestOptions, Mode, render_report, run_ingest, write_json
+
+    if mode not in Mode.__members__:
+        raise typer.BadParameter("choose drain, live or both", param_hint="--mode")
+    for path, hint in ((json_file, "--json"), (profile, "--profile")):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise typer.BadParameter(f"no such directory: {path.parent}", param_hint=hint)
+    options = IngestOptions(
+        mode=Mode(mode),
+        devices=devices,
+        messages=messages,
+        seconds=seconds,
+        batch_size=batch_size,
+        publishers=publishers,
+        window=window,
+        rate=rate,
+        receive_window=receive_window,
+        json_path=json_file,
+        profile=None if profile is None else profile.resolve(),
+        keep=keep,
+    )
+    out = Console()
+    report = run_ingest(options, err)
+    render_report(report, out)
+    if json_file is not None:
+        write_json(report, json_file)
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[

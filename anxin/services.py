@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
 
 import structlog
 import uvicorn
@@ -31,7 +33,6 @@ from gateway.directory import CachedDirectory
 from gateway.handoff import InProcessHandoff, ProcessingSink
 from gateway.health import DeviceHealthBoard
 from gateway.influx import InfluxQLReader, InfluxV1Writer, InfluxV2Writer
-from gateway.kafka import KafkaDeadLetters, KafkaHandoff, KafkaProducer
 from gateway.localstore import FILE_NAME, LocalStore
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt import MqttClient
@@ -40,7 +41,14 @@ from gateway.spool import Spool
 from gateway.storage import DurableWriter
 from gateway.timeseries import LineWriter, TimeSeriesReader
 
+if TYPE_CHECKING:
+    # Imported where used: aiokafka costs ~4 MB of every gateway that runs without Kafka.
+    from gateway.kafka import KafkaProducer
+
 log = structlog.get_logger("anxin")
+
+GC_GEN0_THRESHOLD: Final = 50_000
+"""Container allocations between young collections (CPython's default is 700)."""
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -176,8 +184,26 @@ async def wait_ready(event: asyncio.Event, readiness: Readiness, name: str) -> N
     readiness.ready(name)
 
 
+def settle_heap() -> None:
+    """Keep the cyclic garbage collector off the per-reading hot path, once start-up is done.
+
+    Each reading allocates a handful of tracked containers (pydantic models, their dicts
+    and field sets), so with CPython's default threshold a drain ran a young collection
+    every ~100 readings and older ones that walked the ~120k objects the imports left.
+    Freezing moves those out of every later collection; a higher gen0 threshold runs the
+    rest ~70x less often. Measured by `anxin bench ingest --mode drain` (1,000 devices,
+    300k readings, 2 cores): 28.6 -> 19 us CPU per reading, 32k -> 43-50k readings/s.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 async def start_kafka(bootstrap: str, *, stop: asyncio.Event) -> KafkaProducer:
     """Connect to Kafka, retrying while it is not up yet (compose start order, restarts)."""
+    from gateway.kafka import KafkaProducer
+
     delay = 0.5
     while True:
         producer = KafkaProducer(bootstrap)
@@ -205,6 +231,8 @@ async def run_gateway_service(settings: Settings) -> None:
     handoff: ProcessingSink
     dead_letters: DeadLetterSink
     if settings.kafka.bootstrap:
+        from gateway.kafka import KafkaDeadLetters, KafkaHandoff
+
         producer = await start_kafka(settings.kafka.bootstrap, stop=stop)
         handoff = KafkaHandoff(producer, settings.kafka.telemetry_topic)
         dead_letters = KafkaDeadLetters(producer, settings.kafka.deadletter_topic)
@@ -221,6 +249,7 @@ async def run_gateway_service(settings: Settings) -> None:
         shared_subscription=settings.mqtt.shared_subscription,
     )
     server = http_server(settings, create_app(readiness=readiness, metrics=metrics))
+    settle_heap()
     stack.start()
     tasks = [
         asyncio.create_task(server.serve(), name="http"),

@@ -25,7 +25,7 @@ from gateway.deadletter import DeadLetter, DeadLetterSink
 from gateway.decode import Decoder, Rejected
 from gateway.handoff import ProcessingSink
 from gateway.health import DeviceHealthBoard
-from gateway.metrics import GatewayMetrics
+from gateway.metrics import LAG_SAMPLE_EVERY, GatewayMetrics
 from gateway.mqtt import MqttClient, MqttError, MqttMessage
 from gateway.points import to_line
 from gateway.reading import GatewayEvent, Reading, StatusChange
@@ -46,6 +46,8 @@ class Triage:
     lines: list[str] = field(default_factory=list)
     events: list[GatewayEvent] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    sampled: list[datetime] = field(default_factory=list)
+    """`ts` of every LAG_SAMPLE_EVERY-th accepted reading, for the ingest lag histogram."""
 
 
 class Gateway:
@@ -96,9 +98,9 @@ class Gateway:
                 client.abort()
 
     async def _consume(self, client: MqttClient) -> None:
-        pipeline: asyncio.Queue[tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]] = (
-            asyncio.Queue(_PIPELINE_DEPTH)
-        )
+        pipeline: asyncio.Queue[
+            tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]
+        ] = asyncio.Queue(_PIPELINE_DEPTH)
         acker = asyncio.create_task(self._acknowledge(client, pipeline))
         try:
             async for batch in client.batches(max_messages=self._batch_size):
@@ -121,6 +123,11 @@ class Gateway:
         while True:
             stored, triage, batch, started = await pipeline.get()
             outcome = await stored
+            if triage.sampled:
+                now = time.time()
+                observe = self._metrics.ingest_lag.observe
+                for ts in triage.sampled:
+                    observe(now - ts.timestamp())
             if triage.lines:
                 counter = self._metrics.stored if outcome == "stored" else self._metrics.spooled
                 counter.inc(len(triage.lines))
@@ -136,12 +143,15 @@ class Gateway:
         result = Triage()
         decode = self._decoder.decode
         accepted: Counter[str] = Counter()
+        sampled = result.sampled
         for message in batch:
             outcome = decode(message.topic, message.payload, now=now, monotonic_now=monotonic_now)
             if isinstance(outcome, Reading):
                 result.lines.append(to_line(outcome))
                 result.events.append(outcome)
                 telemetry = outcome.telemetry
+                if (len(result.lines) - 1) % LAG_SAMPLE_EVERY == 0:
+                    sampled.append(telemetry.ts)
                 self._health.seen(outcome.device_id, outcome.home_id, now, telemetry.battery)
                 accepted[telemetry.type] += 1
             elif isinstance(outcome, StatusChange):

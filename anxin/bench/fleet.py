@@ -9,10 +9,12 @@ its CPU on MQTT, not on JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from devices.telemetry import TelemetryType
 from devices.topics import telemetry_topic
+
+T = TypeVar("T")
 
 KINDS: Final[tuple[TelemetryType, ...]] = ("motion", "door", "vitals", "environment")
 """The devices of every home, in order: device `i` of the fleet is a `KINDS[i % 4]`."""
@@ -63,7 +65,7 @@ def fleet_ids(count: int) -> list[tuple[str, str, TelemetryType]]:
     ]
 
 
-def split(items: list[BenchDevice], parts: int) -> list[list[BenchDevice]]:
+def split(items: list[T], parts: int) -> list[list[T]]:
     """`items` dealt round-robin into `parts` non-empty lists (fewer if too few items)."""
     parts = max(1, min(parts, len(items)))
     return [items[start::parts] for start in range(parts)]

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
-from anxin.bench.figures import Figure, histogram_buckets, quantile, subtract
+from anxin.bench.figures import Figure, counter_values, histogram_buckets, quantile, subtract
 from anxin.bench.fleet import KINDS, Clock, fleet_ids, quotas, render, split
 from anxin.bench.ingest import IngestOptions, Mode
 from devices.telemetry import TELEMETRY_ADAPTER
+from gateway.metrics import GatewayMetrics
 
 EXPOSITION = """\
 # HELP anxin_ingest_lag_seconds lag
@@ -42,6 +44,33 @@ class TestHistogramBuckets:
         before = [(0.01, 5.0), (0.1, 8.0), (math.inf, 8.0)]
         after = [(0.01, 6.0), (0.1, 20.0), (math.inf, 21.0)]
         assert subtract(after, before) == [(0.01, 1.0), (0.1, 12.0), (math.inf, 13.0)]
+
+
+class TestCounterValues:
+    @staticmethod
+    def exposition() -> str:
+        """The gateway's own metrics, as `/metrics` serves them."""
+        registry = CollectorRegistry()
+        metrics = GatewayMetrics(registry)
+        metrics.received.inc(120)
+        metrics.rejected.labels("schema").inc(3)
+        metrics.rejected.labels("duplicate").inc(2)
+        return generate_latest(registry).decode()
+
+    def test_totals_by_label(self) -> None:
+        totals = counter_values(self.exposition(), "anxin_telemetry_rejected", "reason")
+        assert totals == {"schema": 3.0, "duplicate": 2.0}
+
+    def test_an_unlabelled_counter_is_one_total(self) -> None:
+        assert counter_values(self.exposition(), "anxin_mqtt_messages_received") == {"": 120.0}
+
+    def test_the_lag_histogram_is_read_from_the_gateway_metrics(self) -> None:
+        registry = CollectorRegistry()
+        GatewayMetrics(registry).ingest_lag.observe(0.004)
+        exposition = generate_latest(registry).decode()
+        buckets = histogram_buckets(exposition, "anxin_ingest_lag_seconds")
+        assert buckets[-1] == (math.inf, 1.0)
+        assert quantile(0.5, buckets) == pytest.approx(0.004)
 
 
 class TestQuantile:

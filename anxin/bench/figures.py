@@ -1,0 +1,133 @@
+"""Pure arithmetic of the ingest benchmark: histogram quantiles and the figures table.
+
+Latency comes from the gateway's own Prometheus histogram, read twice and subtracted,
+so only readings of the measured window count; quantiles are interpolated linearly
+within a bucket, as Prometheus' `histogram_quantile` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prometheus_client.parser import text_string_to_metric_families
+
+Buckets = list[tuple[float, float]]
+"""Cumulative `(upper bound, count)` pairs in ascending order, the last bound `inf`."""
+
+
+def histogram_buckets(exposition: str, name: str) -> Buckets:
+    """The buckets of histogram `name` in a Prometheus text exposition (label sets summed)."""
+    counts: dict[float, float] = {}
+    for family in text_string_to_metric_families(exposition):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{name}_bucket":
+                bound = float(sample.labels["le"])
+                counts[bound] = counts.get(bound, 0.0) + float(sample.value)
+    return sorted(counts.items())
+
+
+def counter_values(exposition: str, name: str, label: str | None = None) -> dict[str, float]:
+    """Counter `name`'s totals by the value of `label` (all under "" when `label` is None)."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(exposition):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{name}_total":
+                key = sample.labels.get(label, "") if label else ""
+                totals[key] = totals.get(key, 0.0) + float(sample.value)
+    return totals
+
+
+def subtract(after: Buckets, before: Buckets) -> Buckets:
+    """What was observed between two readings of the same histogram."""
+    earlier = dict(before)
+    return [(bound, count - earlier.get(bound, 0.0)) for bound, count in after]
+
+
+def quantile(q: float, buckets: Buckets) -> float | None:
+    """The `q` quantile (0-1), interpolated within its bucket; None with no observations.
+
+    The first bucket is taken to start at 0. A quantile landing in the `+Inf` bucket is
+    `inf`: it is only known to exceed the highest finite bound.
+    """
+    if not 0 <= q <= 1:
+        raise ValueError("q must be within 0..1")
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    total = buckets[-1][1]
+    rank = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank and count > lower_count:
+            if math.isinf(bound):
+                return math.inf
+            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (
+                count - lower_count
+            )
+        lower_bound, lower_count = bound, count
+    return math.inf
+
+
+def highest_finite_bound(buckets: Buckets) -> float:
+    finite = [bound for bound, _ in buckets if not math.isinf(bound)]
+    return finite[-1] if finite else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One line of the report: a value, its unit, and the target it is held to (if any)."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    target: str = ""
+    passed: bool | None = None
+    note: str = ""
+
+    def shown(self) -> str:
+        if self.value is None:
+            return "n/a"
+        if math.isinf(self.value):
+            return f"> top bucket {self.unit}".rstrip()
+        if self.unit == "ms":
+            text = f"{self.value:,.1f}"
+        elif abs(self.value) >= 100 or self.value == int(self.value):
+            text = f"{self.value:,.0f}"
+        else:
+            text = f"{self.value:,.2f}"
+        return f"{text} {self.unit}".rstrip()
+
+    def verdict(self) -> str:
+        return "" if self.passed is None else ("pass" if self.passed else "FAIL")
+
+    def as_json(self) -> dict[str, object]:
+        value = self.value
+        return {
+            "value": None if value is None or math.isinf(value) else value,
+            "unit": self.unit,
+            "target": self.target or None,
+            "passed": self.passed,
+            "note": self.note or None,
+        }
+
+
+def at_least(value: float | None, target: float) -> bool | None:
+    return None if value is None else value >= target
+
+
+def at_most(value: float | None, target: float) -> bool | None:
+    return None if value is None else value <= target
+
+
+def rate(count: int, seconds: float) -> float | None:
+    return count / seconds if seconds > 0 else None
+
+
+def all_passed(figures: Sequence[Figure]) -> bool:
+    return all(figure.passed is not False for figure in figures)
