@@ -108,8 +108,11 @@ class _Connection(asyncio.Protocol):
         waiter = self.waiter
         if waiter is not None and len(inbox) >= self.fill_target:
             _wake(waiter)
+        # While an answer (SUBACK, PUBACK) is awaited, keep reading past the window:
+        # it may be queued behind a backlog, and pausing would wait for it forever.
         if (
             not self.reading_paused
+            and not self.requests
             and (len(self.decoder.unacked) > self.window or len(inbox) > self.window)
             and not self.clean_end
         ):
@@ -174,6 +177,11 @@ class _Connection(asyncio.Protocol):
     def request(self, packet_id: int, answer: int) -> asyncio.Future[bytes]:
         future: asyncio.Future[bytes] = self.loop.create_future()
         self.requests[packet_id] = (answer, future)
+        if self.reading_paused and self.transport is not None and not self.ended:
+            # The answer arrives behind whatever is unread: read on until it comes.
+            self.reading_paused = False
+            self.last_received = time.monotonic()
+            self.transport.resume_reading()
         return future
 
     async def wait_for(self, count: int, linger: float | None) -> None:

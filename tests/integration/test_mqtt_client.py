@@ -353,6 +353,21 @@ class TestFlowControl:
         assert sorted(m.payload for m in held + rest) == sorted(p for _, p in sent)
         await client.disconnect()
 
+    async def test_a_subscribe_queued_behind_a_backlog_larger_than_the_window_completes(
+        self, broker: Mosquitto
+    ) -> None:
+        # The broker streams the session's backlog before it answers a new SUBSCRIBE;
+        # pausing at the window then would wait for the SUBACK forever.
+        client = await persistent_subscriber(broker, "gw-1", TELEMETRY)
+        await publish_many(broker, [(telemetry_topic(1, 1), b"x" * 500)] * 2000)
+        client = client_of(broker, "gw-1", receive_window=50)
+        await client.connect()
+        granted = await asyncio.wait_for(client.subscribe([(TELEMETRY, 1)]), 10)
+        assert granted == [1]
+        received = await collect(client, 2000)
+        assert len(received) == 2000
+        await client.disconnect()
+
 
 class TestConnectionEnd:
     async def test_batches_raise_when_the_broker_goes_away(self, broker: Mosquitto) -> None:
