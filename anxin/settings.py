@@ -33,7 +33,7 @@ class MqttSettings(_Section):
         default=True, description="consume through $share/anxin-gateway/... (off on amqtt)"
     )
     receive_window: int = Field(
-        default=20_000, ge=1, le=65_535, description="QoS 1 messages held unacknowledged at once"
+        default=10_000, ge=1, le=65_535, description="QoS 1 messages held unacknowledged at once"
     )
 
     @field_validator("url")

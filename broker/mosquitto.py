@@ -48,7 +48,7 @@ class MosquittoSettings:
     max_queued_bytes: int = 1024**3
     """Memory ceiling for one subscriber's queue (payload bytes); 0 would be unbounded."""
 
-    max_inflight_messages: int = 20_000
+    max_inflight_messages: int = 10_000
     """QoS 1 messages sent to one client and not yet PUBACKed (default 20). The gateway
     acknowledges a batch only once it is stored, so this must cover its receive window
     (`ANXIN_MQTT__RECEIVE_WINDOW`, default 20,000) or draining a backlog stalls."""

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Final
 
-_PER_DEVICE: Final = 512
+_PER_DEVICE: Final = 128
 
 
 class SeenReadings:

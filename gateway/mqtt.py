@@ -272,7 +272,7 @@ class MqttClient:
         password: str | None = None,
         clean_session: bool = False,
         keepalive: int = 30,
-        receive_window: int = 20_000,
+        receive_window: int = 10_000,
         will: Will | None = None,
     ) -> None:
         if receive_window < 1:
