@@ -10,11 +10,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from devices.events import Reading, StatusChange
 from devices.telemetry import Invalid, RejectReason, decode_telemetry
 from devices.topics import parse_device_topic
 from gateway.dedup import SeenReadings
 from gateway.directory import CachedDirectory
-from gateway.reading import Reading, StatusChange
 
 
 class Rejected(BaseModel):

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.reading import GatewayEvent
+from devices.events import GatewayEvent
 
 
 class ProcessingSink(Protocol):

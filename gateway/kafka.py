@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from devices.events import GatewayEvent
 from gateway.deadletter import DeadLetter
-from gateway.reading import GatewayEvent
 
 
 def event_bytes(event: GatewayEvent) -> bytes:

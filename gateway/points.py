@@ -44,8 +44,8 @@ from typing import Final, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from devices.events import Reading
 from devices.telemetry import TELEMETRY_TYPES, Telemetry
-from gateway.reading import Reading
 from gateway.timeseries import SeriesPoint
 
 FieldKind = Literal["float", "int", "bool", "str"]

@@ -20,6 +20,7 @@ from typing import Final
 
 import structlog
 
+from devices.events import GatewayEvent, Reading, StatusChange
 from devices.topics import SHARED_TELEMETRY_FILTER, STATUS_FILTER, TELEMETRY_FILTER
 from gateway.deadletter import DeadLetter, DeadLetterSink
 from gateway.decode import Decoder, Rejected
@@ -28,7 +29,6 @@ from gateway.health import DeviceHealthBoard
 from gateway.metrics import LAG_SAMPLE_EVERY, GatewayMetrics
 from gateway.mqtt import MqttClient, MqttError, MqttMessage
 from gateway.points import to_line
-from gateway.reading import GatewayEvent, Reading, StatusChange
 from gateway.storage import DurableWriter, Outcome
 
 log = structlog.get_logger("anxin.gateway")

@@ -18,11 +18,11 @@ from prometheus_client import CollectorRegistry
 from anxin.services import GatewayStack, build_gateway
 from anxin.testbed.influxdb import InfluxDB
 from anxin.testbed.process import ServerProcess, free_port
+from devices.events import GatewayEvent, Reading
 from devices.telemetry import TELEMETRY_TYPES
 from gateway.deadletter import FileDeadLetters
 from gateway.handoff import InProcessHandoff
 from gateway.metrics import GatewayMetrics
-from gateway.reading import GatewayEvent, Reading
 from simulators.provision import provision
 from simulators.samples import SAMPLES_HOME, replay_samples, samples_home
 from tests.integration.rig import Device, Rig, anxin_executable, motion

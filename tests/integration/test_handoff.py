@@ -9,10 +9,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from anxin.testbed.tansu import Tansu
+from devices.events import GatewayEvent, Reading, StatusChange
 from devices.types.motion import MotionData, MotionTelemetry
 from gateway.handoff import InProcessHandoff
 from gateway.kafka import KafkaHandoff, KafkaProducer
-from gateway.reading import GatewayEvent, Reading, StatusChange
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -21,11 +21,11 @@ import pytest
 
 from anxin.testbed.influxdb import InfluxDB
 from anxin.testbed.process import free_port
+from devices.events import Reading
 from devices.telemetry import TELEMETRY_ADAPTER
 from gateway.influx import InfluxQLReader, InfluxV1Writer, InfluxV2Writer
 from gateway.localstore import LocalStore, parse_line
 from gateway.points import to_line
-from gateway.reading import Reading
 from gateway.spool import Spool
 from gateway.storage import DurableWriter
 from gateway.timeseries import (

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
+from devices.events import Reading, StatusChange
 from devices.registry import Home
 from devices.store import DeviceRegistry
 from gateway.decode import Decoder, Rejected
 from gateway.dedup import SeenReadings
 from gateway.directory import CachedDirectory
-from gateway.reading import Reading, StatusChange
 
 NOW = datetime(2026, 11, 23, 8, 20, tzinfo=UTC)
 TOPIC = "anxin/v1/homes/home-a/devices/watch-a/telemetry"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from devices.events import Reading
 from devices.telemetry import TELEMETRY_ADAPTER
 from gateway.localstore import LineError, LocalStore, parse_line
 from gateway.points import to_line
-from gateway.reading import Reading
 from gateway.timeseries import SeriesPoint, TimeSeriesRejected, TimeSeriesUnavailable
 
 SAMPLES = sorted((Path(__file__).parents[1] / "contract" / "samples").glob("*.json"))

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from influxdb_client import Point as _Point  # type: ignore[attr-defined]
 from influxdb_client.domain.write_precision import WritePrecision
 
+from devices.events import Reading
 from devices.telemetry import TELEMETRY_ADAPTER, TELEMETRY_TYPES, Telemetry
 from gateway.points import FIELD_KINDS, check_aware, check_id, time_ns, to_line, window_ns
-from gateway.reading import Reading
 
 SAMPLES = sorted((Path(__file__).parents[1] / "contract" / "samples").glob("*.json"))
 RECEIVED = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -1,4 +1,8 @@
-"""What the gateway hands on: accepted readings and device status changes."""
+"""What the gateway hands on to processing: accepted readings and device status changes.
+
+The vocabulary shared by the gateway (which makes them) and the processors (which
+judge them); on Kafka `anxin.telemetry` each is one JSON value keyed by `home_id`.
+"""
 
 from __future__ import annotations
 
