@@ -35,6 +35,8 @@ log = structlog.get_logger("anxin.gateway")
 
 _BACKOFF_FIRST_S: Final = 0.5
 _BACKOFF_MAX_S: Final = 15.0
+_REFUSED: Final = 0x80
+"""SUBACK return code for a refused subscription (amqtt refuses `$share/...`)."""
 _PIPELINE_DEPTH: Final = 4
 """Batches decoded ahead while earlier ones are still being written."""
 
@@ -84,7 +86,9 @@ class Gateway:
             client = self._connect()
             try:
                 await client.connect()
-                await client.subscribe([(self._telemetry_filter, 1), (STATUS_FILTER, 1)])
+                granted = await client.subscribe([(self._telemetry_filter, 1), (STATUS_FILTER, 1)])
+                if _REFUSED in granted:
+                    raise MqttError(f"the broker refused the subscription (granted {granted})")
                 log.info("gateway_connected", filter=self._telemetry_filter)
                 self.connected.set()
                 backoff = _BACKOFF_FIRST_S
@@ -92,6 +96,14 @@ class Gateway:
             except MqttError as error:
                 self.connected.clear()
                 log.warning("gateway_disconnected", error=str(error), retry_in_s=backoff)
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+            except Exception:
+                # A failing sink (dead-letter disk full, processing hand-off down) must not
+                # end the gateway: drop the connection, so what was not acknowledged comes
+                # again, and start over.
+                self.connected.clear()
+                log.exception("gateway_failed", retry_in_s=backoff)
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
             finally:

@@ -19,7 +19,7 @@ from devices.registry import Home
 from devices.store import DeviceRegistry
 from devices.telemetry import TELEMETRY_TYPES
 from devices.topics import telemetry_topic
-from gateway.deadletter import FileDeadLetters
+from gateway.deadletter import DeadLetter, FileDeadLetters
 from gateway.localstore import FILE_NAME, LocalStore
 from tests.integration.rig import anxin_executable
 
@@ -120,8 +120,13 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
         assert time.monotonic() < deadline, counts
         time.sleep(0.3)
 
-    letters = FileDeadLetters(up.data_dir / "deadletter").read()
-    spoof = [letter for letter in letters if letter.payload == b'{"spoof": true}']
+    def spoofed() -> list[DeadLetter]:
+        letters = FileDeadLetters(up.data_dir / "deadletter").read()
+        return [letter for letter in letters if letter.payload == b'{"spoof": true}']
+
+    while not (spoof := spoofed()):
+        assert time.monotonic() < deadline, "the refused publish was not kept"
+        time.sleep(0.2)
     assert [letter.reason for letter in spoof] == ["topic_mismatch"]
     assert spoof[0].topic == telemetry_topic("home-x", "dev-b")
     assert up.metric('anxin_telemetry_rejected_total{reason="topic_mismatch"}') == 1
@@ -138,3 +143,46 @@ def test_up_runs_a_simulated_neighbourhood_and_stops_cleanly(up: Up) -> None:
     assert process is not None
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
+
+
+async def test_a_gateway_whose_subscription_is_refused_keeps_retrying_not_pretending(
+    tmp_path: Path,
+) -> None:
+    """amqtt refuses `$share/...`: the gateway must not report itself connected."""
+    from prometheus_client import CollectorRegistry
+
+    from anxin.services import build_gateway
+    from anxin.settings import Settings
+    from broker.access import ServiceAccount
+    from broker.embedded import EmbeddedBroker
+    from gateway.handoff import InProcessHandoff
+    from gateway.metrics import GatewayMetrics
+
+    registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'r.db'}"))
+    registry.create_schema()
+    broker = EmbeddedBroker(
+        host="127.0.0.1",
+        port=0,
+        directory=registry,
+        accounts=[ServiceAccount.with_password("anxin-gateway", "pw")],
+    )
+    await broker.start()
+    settings = Settings(data_dir=tmp_path, mqtt={"url": broker.url})
+    stack = await build_gateway(
+        settings,
+        registry=registry,
+        handoff=InProcessHandoff(),
+        dead_letters=FileDeadLetters(tmp_path / "dl"),
+        metrics=GatewayMetrics(CollectorRegistry()),
+        mqtt_password="pw",
+        shared_subscription=True,
+    )
+    stack.start()
+    try:
+        await asyncio.sleep(2)
+        assert not stack.gateway.connected.is_set()
+        assert stack.task is not None
+        assert not stack.task.done()
+    finally:
+        await stack.stop()
+        await broker.stop()
