@@ -1,0 +1,104 @@
+"""`leak`: a water leak sensor reporting wet opens a critical technical alert.
+
+One `open` per device per wetting (a repeat while still wet adds nothing); the
+home's alert is cancelled once every sensor that was wet reports dry again.
+Readings older than a device's latest are ignored (late delivery after a newer state).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devices.events import GatewayEvent, Reading
+from devices.types.leak import LeakTelemetry
+from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detector import Detector, DetectorState, HomeContext
+
+
+class LeakSensor(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    wet: bool
+    ts: datetime
+
+
+class LeakState(DetectorState):
+    sensors: dict[str, LeakSensor] = Field(default_factory=dict)
+    """Per device: its latest state by reading time."""
+
+
+def _evidence(reading: Reading, telemetry: LeakTelemetry) -> Evidence:
+    return Evidence(
+        device_id=reading.device_id,
+        type=telemetry.type,
+        ts=telemetry.ts,
+        seq=telemetry.seq,
+        values=telemetry.data.model_dump(),
+    )
+
+
+class LeakDetector:
+    kind: ClassVar[AlertKind] = "leak"
+    state_type: ClassVar[type[DetectorState]] = LeakState
+
+    def initial(self) -> LeakState:
+        return LeakState()
+
+    def on_event(
+        self, state: LeakState, event: GatewayEvent, home: HomeContext
+    ) -> tuple[LeakState, list[Detection]]:
+        """Open when a sensor turns wet; cancel when the last wet sensor is dry."""
+        if not isinstance(event, Reading) or not isinstance(event.telemetry, LeakTelemetry):
+            return state, []
+        telemetry = event.telemetry
+        known = state.sensors.get(event.device_id)
+        if known is not None and telemetry.ts < known.ts:
+            return state, []
+        sensors = {
+            **state.sensors,
+            event.device_id: LeakSensor(wet=telemetry.data.wet, ts=telemetry.ts),
+        }
+        new_state = LeakState(sensors=sensors)
+        was_wet = known is not None and known.wet
+        if telemetry.data.wet == was_wet:
+            return new_state, []
+        if not telemetry.data.wet and any(sensor.wet for sensor in sensors.values()):
+            return new_state, []  # another sensor is still wet: the alert stands
+        action = "open" if telemetry.data.wet else "cancel"
+        summary = (
+            f"water leak detected by {event.device_id}"
+            if telemetry.data.wet
+            else f"leak sensor {event.device_id} dry again; no sensor reports wet"
+        )
+        detection = Detection(
+            detection_id=detection_id(
+                event.home_id,
+                self.kind,
+                action,
+                event.device_id,
+                telemetry.seq,
+                telemetry.ts.isoformat(),
+            ),
+            home_id=event.home_id,
+            kind=self.kind,
+            action=action,
+            severity="critical",
+            service="technical",
+            at=telemetry.ts,
+            summary=summary,
+            evidence=(_evidence(event, telemetry),),
+            details={"room": event.room},
+        )
+        return new_state, [detection]
+
+    def on_tick(
+        self, state: LeakState, now: datetime, home: HomeContext
+    ) -> tuple[LeakState, list[Detection]]:
+        """A leak is reported, not inferred from time."""
+        return state, []
+
+
+DETECTOR: Detector[LeakState] = LeakDetector()

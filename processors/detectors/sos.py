@@ -1,0 +1,84 @@
+"""`sos`: a panic-button press opens a critical medical alert at once.
+
+The resident's `cancel` ("I am fine") becomes a `cancel` detection; the alert
+service decides what a cancel may still do (an alert already dispatched stays).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from devices.events import GatewayEvent, Reading
+from devices.types.sos import SosTelemetry
+from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detector import Detector, DetectorState, HomeContext
+
+
+class SosState(DetectorState):
+    last_press: datetime | None = None
+    """Reading time of the latest press, so a cancel taken before it cannot cancel it."""
+
+
+def _evidence(reading: Reading, telemetry: SosTelemetry) -> Evidence:
+    return Evidence(
+        device_id=reading.device_id,
+        type=telemetry.type,
+        ts=telemetry.ts,
+        seq=telemetry.seq,
+        values=telemetry.data.model_dump(),
+    )
+
+
+class SosDetector:
+    kind: ClassVar[AlertKind] = "sos"
+    state_type: ClassVar[type[DetectorState]] = SosState
+
+    def initial(self) -> SosState:
+        return SosState()
+
+    def on_event(
+        self, state: SosState, event: GatewayEvent, home: HomeContext
+    ) -> tuple[SosState, list[Detection]]:
+        """A press opens; a cancel taken after the latest press cancels."""
+        if not isinstance(event, Reading) or not isinstance(event.telemetry, SosTelemetry):
+            return state, []
+        telemetry = event.telemetry
+        action = "open" if telemetry.data.action == "press" else "cancel"
+        if action == "open":
+            if state.last_press is None or telemetry.ts > state.last_press:
+                state = SosState(last_press=telemetry.ts)
+            summary = f"SOS button pressed on {event.device_id}"
+        else:
+            if state.last_press is not None and telemetry.ts < state.last_press:
+                # Out of order: an "I am fine" from before the press does not answer it.
+                return state, []
+            summary = f"resident cancelled SOS on {event.device_id}"
+        detection = Detection(
+            detection_id=detection_id(
+                event.home_id,
+                self.kind,
+                action,
+                event.device_id,
+                telemetry.seq,
+                telemetry.ts.isoformat(),
+            ),
+            home_id=event.home_id,
+            kind=self.kind,
+            action=action,
+            severity="critical",
+            service="medical",
+            at=telemetry.ts,
+            summary=summary,
+            evidence=(_evidence(event, telemetry),),
+        )
+        return state, [detection]
+
+    def on_tick(
+        self, state: SosState, now: datetime, home: HomeContext
+    ) -> tuple[SosState, list[Detection]]:
+        """A press needs no timer."""
+        return state, []
+
+
+DETECTOR: Detector[SosState] = SosDetector()
