@@ -1,0 +1,182 @@
+"""`inactivity`: no motion, door or bed change anywhere for 3 h of daytime (07:00-22:00 local).
+
+Only daytime counts: silence before `day_start` counts from `day_start`, and a
+silence crossing `day_end` stops counting there and resumes at the next
+`day_start` (someone silent from 21:00 to 09:00 has had 3 h of daytime
+silence). Windows are built per local date, so a daylight-saving day has its
+true length. One detection per silence, identified by the last-activity time;
+any later activity cancels it.
+
+Late readings: the last-activity time is the maximum reading time seen, so a
+reading older than it changes nothing; a late reading that falls inside a
+silence already reported moves the last activity forward and cancels the alert
+(the silence was shorter than it looked), and the remaining silence is judged anew.
+
+Also holds the small helpers the activity detectors share (the activity
+signals, evidence of a reading, and local-hour windows).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import ClassVar, Final
+from zoneinfo import ZoneInfo
+
+from devices.events import GatewayEvent, Reading
+from devices.types.bed import BedTelemetry
+from devices.types.door import DoorTelemetry
+from devices.types.motion import MotionTelemetry
+from devices.types.power import PowerTelemetry
+from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detector import Detector, DetectorState, HomeContext
+from processors.rules import HomeRules
+
+_MAX_DAYS: Final = 400
+"""How far ahead a daytime-silence deadline is searched (windows can be tiny)."""
+
+
+def evidence_of(reading: Reading) -> Evidence:
+    """The reading as evidence, exactly as it was received."""
+    telemetry = reading.telemetry
+    return Evidence(
+        device_id=reading.device_id,
+        type=telemetry.type,
+        ts=telemetry.ts,
+        seq=telemetry.seq,
+        values=telemetry.data.model_dump(),
+    )
+
+
+def is_activity(reading: Reading) -> bool:
+    """Someone is up and about: motion seen, any door or bed change."""
+    telemetry = reading.telemetry
+    if isinstance(telemetry, MotionTelemetry):
+        return telemetry.data.motion
+    return isinstance(telemetry, DoorTelemetry | BedTelemetry)
+
+
+def is_stove_on(reading: Reading, home: HomeContext) -> bool | None:
+    """True/False for a stove plug's switch state; None for any other reading."""
+    telemetry = reading.telemetry
+    if not isinstance(telemetry, PowerTelemetry):
+        return None
+    profile = home.devices.get(reading.device_id)
+    names = {telemetry.data.appliance, reading.appliance, profile.appliance if profile else None}
+    return telemetry.data.on if "stove" in names else None
+
+
+def in_local_hours(ts: datetime, start: time, end: time, zone: ZoneInfo) -> bool:
+    """Whether `ts` falls in [start, end) home-local; a window with start > end spans midnight."""
+    local = ts.astimezone(zone).time().replace(tzinfo=None)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall-clock time on a local date."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def daytime_deadline(since: datetime, rules: HomeRules) -> datetime | None:
+    """The instant by which `rules.inactivity_after` of daytime has passed since `since`."""
+    zone = rules.zone
+    left = rules.inactivity_after
+    day = since.astimezone(zone).date() - timedelta(days=1)
+    for _ in range(_MAX_DAYS):
+        start = local_instant(day, rules.day_start, zone)
+        end_day = day if rules.day_start < rules.day_end else day + timedelta(days=1)
+        end = local_instant(end_day, rules.day_end, zone)
+        start = max(start, since)
+        if end > start:
+            if end - start >= left:
+                return start + left
+            left -= end - start
+        day += timedelta(days=1)
+    return None
+
+
+class InactivityState(DetectorState):
+    last_activity: datetime | None = None
+    """Latest reading time of any activity (or the first tick, for a home never heard)."""
+    last_evidence: Evidence | None = None
+    reported: datetime | None = None
+    """The last-activity time whose silence is open as an alert."""
+
+
+class InactivityDetector:
+    kind: ClassVar[AlertKind] = "inactivity"
+    state_type: ClassVar[type[DetectorState]] = InactivityState
+
+    def initial(self) -> InactivityState:
+        return InactivityState()
+
+    def on_event(
+        self, state: InactivityState, event: GatewayEvent, home: HomeContext
+    ) -> tuple[InactivityState, list[Detection]]:
+        """Activity ends a silence: first report it if it had already run out, then cancel."""
+        if not isinstance(event, Reading) or not is_activity(event):
+            return state, []
+        ts = event.telemetry.ts
+        if state.last_activity is not None and ts <= state.last_activity:
+            return state, []
+        state, detections = self._judge(state, ts, home)
+        if state.reported is not None:
+            detections.append(self._cancel(state, event, home))
+        new = InactivityState(last_activity=ts, last_evidence=evidence_of(event))
+        return new, detections
+
+    def on_tick(
+        self, state: InactivityState, now: datetime, home: HomeContext
+    ) -> tuple[InactivityState, list[Detection]]:
+        """Silence is only visible from a tick; a home never heard is watched from its first tick."""
+        if state.last_activity is None:
+            return InactivityState(last_activity=now), []
+        return self._judge(state, now, home)
+
+    def _judge(
+        self, state: InactivityState, now: datetime, home: HomeContext
+    ) -> tuple[InactivityState, list[Detection]]:
+        rules = home.rules
+        last = state.last_activity
+        if rules.away or last is None or state.reported == last:
+            return state, []
+        due = daytime_deadline(last, rules)
+        if due is None or now < due:
+            return state, []
+        local = last.astimezone(rules.zone)
+        hours = rules.inactivity_after.total_seconds() / 3600
+        seen = "" if state.last_evidence is None else f" since {local:%Y-%m-%d %H:%M} local"
+        detection = Detection(
+            detection_id=detection_id(rules.home_id, self.kind, "open", last.isoformat()),
+            home_id=rules.home_id,
+            kind=self.kind,
+            severity="high",
+            service="wellbeing",
+            at=due,
+            summary=f"no movement, door or bed activity for {hours:g} h of daytime{seen}",
+            evidence=() if state.last_evidence is None else (state.last_evidence,),
+            details={"last_activity": last.isoformat(), "daytime_silence_h": hours},
+        )
+        return state.model_copy(update={"reported": last}), [detection]
+
+    def _cancel(self, state: InactivityState, event: Reading, home: HomeContext) -> Detection:
+        assert state.reported is not None
+        ts = event.telemetry.ts
+        return Detection(
+            detection_id=detection_id(
+                home.rules.home_id, self.kind, "cancel", state.reported.isoformat()
+            ),
+            home_id=home.rules.home_id,
+            kind=self.kind,
+            action="cancel",
+            severity="high",
+            service="wellbeing",
+            at=ts,
+            summary=f"activity seen again ({event.telemetry.type} on {event.device_id})",
+            evidence=(evidence_of(event),),
+            details={"last_activity": state.reported.isoformat()},
+        )
+
+
+DETECTOR: Detector[InactivityState] = InactivityDetector()
