@@ -13,6 +13,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.envelope import Name
+from devices.events import Reading
 
 AlertKind = Literal[
     "sos",
@@ -73,3 +74,15 @@ def detection_id(home_id: str, kind: str, action: str, *parts: object) -> str:
     """A stable id from what triggered the detection (device, seq, reading time, window)."""
     text = "|".join([home_id, kind, action, *(str(part) for part in parts)])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def evidence_of(reading: Reading) -> Evidence:
+    """A reading as evidence, exactly as it was received."""
+    telemetry = reading.telemetry
+    return Evidence(
+        device_id=reading.device_id,
+        type=telemetry.type,
+        ts=telemetry.ts,
+        seq=telemetry.seq,
+        values=telemetry.data.model_dump(),
+    )

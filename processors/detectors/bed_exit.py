@@ -17,9 +17,9 @@ from typing import ClassVar
 
 from devices.events import GatewayEvent, Reading
 from devices.types.bed import BedTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.inactivity import evidence_of, in_local_hours
+from processors.detectors.activity import in_local_hours
 
 
 class BedExitState(DetectorState):

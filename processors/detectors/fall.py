@@ -14,7 +14,7 @@ from typing import ClassVar
 from devices.events import GatewayEvent, Reading
 from devices.types.fall import FallTelemetry
 from devices.types.sos import SosTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
 from processors.rules import HomeRules
 
@@ -24,16 +24,6 @@ class FallState(DetectorState):
     """The latest confident fall not yet cancelled."""
     cancel: Evidence | None = None
     """The latest `sos` cancel: it may arrive before the fall it answers."""
-
-
-def _evidence(reading: Reading, telemetry: FallTelemetry | SosTelemetry) -> Evidence:
-    return Evidence(
-        device_id=reading.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
 
 
 def _answers(cancel: Evidence, fall: Evidence, rules: HomeRules) -> bool:
@@ -72,7 +62,7 @@ class FallDetector:
     ) -> tuple[FallState, list[Detection]]:
         if telemetry.data.confidence < rules.fall_min_confidence:
             return state, []
-        fall = _evidence(reading, telemetry)
+        fall = evidence_of(reading)
         opened = Detection(
             detection_id=detection_id(
                 reading.home_id,
@@ -106,7 +96,7 @@ class FallDetector:
     def _on_cancel(
         self, state: FallState, reading: Reading, telemetry: SosTelemetry, rules: HomeRules
     ) -> tuple[FallState, list[Detection]]:
-        cancel = _evidence(reading, telemetry)
+        cancel = evidence_of(reading)
         latest = cancel
         if state.cancel is not None and state.cancel.ts > cancel.ts:
             latest = state.cancel

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.environment import EnvironmentTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
 
 
@@ -35,16 +35,6 @@ class RoomClimate(BaseModel):
 
 class HomeClimateState(DetectorState):
     rooms: dict[str, RoomClimate] = Field(default_factory=dict)
-
-
-def _evidence(reading: Reading, telemetry: EnvironmentTelemetry) -> Evidence:
-    return Evidence(
-        device_id=reading.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
 
 
 class HomeClimateDetector:
@@ -66,7 +56,7 @@ class HomeClimateDetector:
         known = state.rooms.get(room)
         if known is not None and telemetry.ts < known.ts:
             return state, []
-        current = _evidence(event, telemetry)
+        current = evidence_of(event)
         celsius = telemetry.data.temperature
         if rules.climate_low_c <= celsius <= rules.climate_high_c:
             rooms = {**state.rooms, room: RoomClimate(ts=telemetry.ts)}

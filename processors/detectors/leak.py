@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.leak import LeakTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
 
 
@@ -28,16 +28,6 @@ class LeakSensor(BaseModel):
 class LeakState(DetectorState):
     sensors: dict[str, LeakSensor] = Field(default_factory=dict)
     """Per device: its latest state by reading time."""
-
-
-def _evidence(reading: Reading, telemetry: LeakTelemetry) -> Evidence:
-    return Evidence(
-        device_id=reading.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
 
 
 class LeakDetector:
@@ -89,7 +79,7 @@ class LeakDetector:
             service="technical",
             at=telemetry.ts,
             summary=summary,
-            evidence=(_evidence(event, telemetry),),
+            evidence=(evidence_of(event),),
             details={"room": event.room},
         )
         return new_state, [detection]

@@ -21,9 +21,9 @@ from typing import ClassVar, Final
 from devices.events import GatewayEvent, Reading
 from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.inactivity import evidence_of, in_local_hours
+from processors.detectors.activity import in_local_hours
 
 OUTDOOR_ROOMS: Final = frozenset({"garden", "yard", "porch", "balcony", "outdoor", "outside"})
 """Home-defined room names that are not indoors; every other room is."""

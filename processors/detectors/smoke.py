@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.smoke import SmokeTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
 
 CO_ALARM_PPM: Final = 50.0
@@ -40,16 +40,6 @@ def alarming(telemetry: SmokeTelemetry) -> bool:
     """Smoke alarm on, or CO at or above `CO_ALARM_PPM`."""
     co_ppm = telemetry.data.co_ppm
     return telemetry.data.alarm or (co_ppm is not None and co_ppm >= CO_ALARM_PPM)
-
-
-def _evidence(reading: Reading, telemetry: SmokeTelemetry) -> Evidence:
-    return Evidence(
-        device_id=reading.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
 
 
 class SmokeDetector:
@@ -103,7 +93,7 @@ class SmokeDetector:
             service="medical",
             at=telemetry.ts,
             summary=summary,
-            evidence=(_evidence(event, telemetry),),
+            evidence=(evidence_of(event),),
             details={"room": event.room, "co_alarm_ppm": CO_ALARM_PPM},
         )
         return new_state, [detection]

@@ -11,23 +11,13 @@ from typing import ClassVar
 
 from devices.events import GatewayEvent, Reading
 from devices.types.sos import SosTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
 
 
 class SosState(DetectorState):
     last_press: datetime | None = None
     """Reading time of the latest press, so a cancel taken before it cannot cancel it."""
-
-
-def _evidence(reading: Reading, telemetry: SosTelemetry) -> Evidence:
-    return Evidence(
-        device_id=reading.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
 
 
 class SosDetector:
@@ -70,7 +60,7 @@ class SosDetector:
             service="medical",
             at=telemetry.ts,
             summary=summary,
-            evidence=(_evidence(event, telemetry),),
+            evidence=(evidence_of(event),),
         )
         return state, [detection]
 

@@ -18,9 +18,9 @@ from typing import ClassVar
 
 from devices.events import GatewayEvent, Reading
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.inactivity import evidence_of, is_stove_on
+from processors.detectors.activity import is_stove_on
 
 
 class StoveState(DetectorState):

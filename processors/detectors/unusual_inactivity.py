@@ -48,9 +48,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Final
 
 from devices.events import GatewayEvent, Reading
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.inactivity import evidence_of, in_local_hours, is_activity
+from processors.detectors.activity import in_local_hours, is_activity
 from processors.rules import HomeRules
 
 BIN: Final = timedelta(minutes=15)
