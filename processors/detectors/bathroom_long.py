@@ -26,7 +26,7 @@ from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on
+from processors.detectors.activity import is_stove_on, replace
 
 
 class BathroomLongState(DetectorState):
@@ -77,7 +77,7 @@ class BathroomLongDetector:
             return state, detections
         elsewhere = ts if state.last_elsewhere is None else max(ts, state.last_elsewhere)
         if state.entered_at is None or ts <= state.entered_at:
-            return state.model_copy(update={"last_elsewhere": elsewhere}), detections
+            return replace(state, {"last_elsewhere": elsewhere}), detections
         if state.reported:
             detections.append(self._cancel(state, event, home))
         latest = state.last_bathroom
@@ -104,13 +104,13 @@ class BathroomLongDetector:
         evidence = evidence_of(event)
         latest = state.last_bathroom
         if latest is None or ts > latest.ts:
-            state = state.model_copy(update={"last_bathroom": evidence})
+            state = replace(state, {"last_bathroom": evidence})
         if state.entered_at is None:
             if home.rules.away:
                 return state
-            return state.model_copy(update={"entered_at": ts, "entered": evidence})
+            return replace(state, {"entered_at": ts, "entered": evidence})
         if ts < state.entered_at and not state.reported:
-            return state.model_copy(update={"entered_at": ts, "entered": evidence})
+            return replace(state, {"entered_at": ts, "entered": evidence})
         return state
 
     def _judge(
@@ -137,7 +137,7 @@ class BathroomLongDetector:
             evidence=(state.entered,),
             details={"entered_at": entered_at.isoformat(), "after_min": minutes},
         )
-        return state.model_copy(update={"reported": True}), [detection]
+        return replace(state, {"reported": True}), [detection]
 
     def _cancel(self, state: BathroomLongState, event: Reading, home: HomeContext) -> Detection:
         assert state.entered is not None

@@ -19,7 +19,7 @@ from devices.events import GatewayEvent, Reading
 from devices.types.bed import BedTelemetry
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import in_local_hours
+from processors.detectors.activity import in_local_hours, replace
 
 
 class BedExitState(DetectorState):
@@ -90,7 +90,7 @@ class BedExitDetector:
             evidence=(state.left,),
             details={"left_at": left_at.isoformat(), "after_min": minutes},
         )
-        return state.model_copy(update={"reported": True}), [detection]
+        return replace(state, {"reported": True}), [detection]
 
     def _cancel(self, state: BedExitState, event: Reading, home: HomeContext) -> Detection:
         assert state.left is not None

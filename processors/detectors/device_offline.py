@@ -16,6 +16,7 @@ activity rule: a home marked away keeps it.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.events import GatewayEvent, StatusChange
 from processors.detection import AlertKind, Detection, Evidence, detection_id
 from processors.detector import Detector, DetectorState, HomeContext
+from processors.detectors.activity import construct, fast_evidence_of, make_evidence
 
 
 class DeviceSeen(BaseModel):
@@ -41,21 +43,46 @@ class DeviceOfflineState(DetectorState):
     devices: dict[str, DeviceSeen] = Field(default_factory=dict)
     since: datetime | None = None
     """When this detector first saw the home: silence of a never-heard device counts from here."""
+    next_due: datetime | None = None
+    """No tick before this can open anything (valid while `due_key` matches the home)."""
+    due_key: int | None = None
+    """Which home configuration `next_due` was computed for; None: not computed."""
+
+
+class _Plan:
+    """What a tick needs of a home, computed once per `HomeContext` object."""
+
+    __slots__ = ("allowances", "key", "ordered")
+
+    def __init__(self, home: HomeContext) -> None:
+        factor = home.rules.offline_after_intervals
+        self.ordered = tuple(
+            (device_id, profile, timedelta(seconds=factor * profile.report_interval_s))
+            for device_id, profile in sorted(home.devices.items())
+        )
+        self.allowances = {device_id: allowance for device_id, _, allowance in self.ordered}
+        self.key = hash(
+            (factor, tuple((device_id, a.total_seconds()) for device_id, _, a in self.ordered))
+        )
+
+
+_PLANS: dict[int, tuple[weakref.ref[HomeContext], _Plan]] = {}
+
+
+def _plan(home: HomeContext) -> _Plan:
+    entry = _PLANS.get(id(home))
+    if entry is not None and entry[0]() is home:
+        return entry[1]
+    plan = _Plan(home)
+    key = id(home)
+    _PLANS[key] = (weakref.ref(home, lambda _: _PLANS.pop(key, None)), plan)
+    return plan
 
 
 def _evidence(event: GatewayEvent) -> Evidence:
     if isinstance(event, StatusChange):
-        return Evidence(
-            device_id=event.device_id, type="status", ts=event.at, values={"status": event.status}
-        )
-    telemetry = event.telemetry
-    return Evidence(
-        device_id=event.device_id,
-        type=telemetry.type,
-        ts=telemetry.ts,
-        seq=telemetry.seq,
-        values=telemetry.data.model_dump(),
-    )
+        return make_evidence(event.device_id, "status", event.at, None, {"status": event.status})
+    return fast_evidence_of(event)
 
 
 class DeviceOfflineDetector:
@@ -70,17 +97,35 @@ class DeviceOfflineDetector:
     ) -> tuple[DeviceOfflineState, list[Detection]]:
         """An `offline` status opens; any other message from an offline device cancels."""
         seen_at = event.at if isinstance(event, StatusChange) else event.received_at
-        since = seen_at if state.since is None else min(state.since, seen_at)
+        since = seen_at if state.since is None or seen_at < state.since else state.since
+        next_due, due_key = state.next_due, state.due_key
+        if since != state.since:
+            next_due, due_key = None, None  # never-heard devices' deadlines moved
         known = state.devices.get(event.device_id)
         if known is not None and seen_at < known.last_seen:
             # Delivered out of order: a later message already spoke for the device.
-            return state.model_copy(update={"since": since}), []
+            if since == state.since:
+                return state, []
+            return state.model_copy(
+                update={"since": since, "next_due": next_due, "due_key": due_key}
+            ), []
         evidence = _evidence(event)
         going_offline = isinstance(event, StatusChange) and event.status == "offline"
         was_offline = known is not None and known.offline
-        entry = DeviceSeen(last_seen=seen_at, last=evidence, offline=going_offline)
+        entry = construct(
+            DeviceSeen, {"last_seen": seen_at, "last": evidence, "offline": going_offline}
+        )
         devices = {**state.devices, event.device_id: entry}
-        new_state = DeviceOfflineState(devices=devices, since=since)
+        if due_key is not None and not going_offline:
+            allowance = _plan(home).allowances.get(event.device_id)
+            if allowance is not None:
+                due = seen_at + allowance
+                if next_due is None or due < next_due:
+                    next_due = due
+        new_state = construct(
+            DeviceOfflineState,
+            {"devices": devices, "since": since, "next_due": next_due, "due_key": due_key},
+        )
         if going_offline:
             if was_offline:
                 return new_state, []
@@ -113,18 +158,26 @@ class DeviceOfflineDetector:
         self, state: DeviceOfflineState, now: datetime, home: HomeContext
     ) -> tuple[DeviceOfflineState, list[Detection]]:
         """Open for each registered device silent past its allowance."""
+        plan = _plan(home)
+        if (
+            state.since is not None
+            and state.due_key == plan.key
+            and (state.next_due is None or now < state.next_due)
+        ):
+            return state, []  # nothing can be silent past its allowance yet
         since = now if state.since is None else state.since
         devices = dict(state.devices)
         detections: list[Detection] = []
-        for device_id, profile in sorted(home.devices.items()):
+        next_due: datetime | None = None
+        for device_id, profile, allowance in plan.ordered:
             known = devices.get(device_id)
             if known is not None and known.offline:
                 continue
             last_seen = since if known is None else known.last_seen
-            allowance = timedelta(
-                seconds=home.rules.offline_after_intervals * profile.report_interval_s
-            )
             if now - last_seen < allowance:
+                due = last_seen + allowance
+                if next_due is None or due < next_due:
+                    next_due = due
                 continue
             devices[device_id] = DeviceSeen(
                 last_seen=last_seen, last=None if known is None else known.last, offline=True
@@ -149,7 +202,10 @@ class DeviceOfflineDetector:
                     },
                 )
             )
-        return DeviceOfflineState(devices=devices, since=since), detections
+        return construct(
+            DeviceOfflineState,
+            {"devices": devices, "since": since, "next_due": next_due, "due_key": plan.key},
+        ), detections
 
     def _detection(
         self,

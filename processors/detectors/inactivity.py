@@ -18,13 +18,15 @@ signals, evidence of a reading, and local-hour windows).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import ClassVar, Final
+from zoneinfo import ZoneInfo
 
 from devices.events import GatewayEvent, Reading
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_activity, local_instant
+from processors.detectors.activity import is_activity, local_instant, replace
 from processors.rules import HomeRules
 
 _MAX_DAYS: Final = 400
@@ -33,13 +35,20 @@ _MAX_DAYS: Final = 400
 
 def daytime_deadline(since: datetime, rules: HomeRules) -> datetime | None:
     """The instant by which `rules.inactivity_after` of daytime has passed since `since`."""
-    zone = rules.zone
-    left = rules.inactivity_after
+    return _daytime_deadline(
+        since, rules.zone, rules.day_start, rules.day_end, rules.inactivity_after
+    )
+
+
+@lru_cache(maxsize=4096)
+def _daytime_deadline(
+    since: datetime, zone: ZoneInfo, day_start: time, day_end: time, left: timedelta
+) -> datetime | None:
     day = since.astimezone(zone).date() - timedelta(days=1)
     for _ in range(_MAX_DAYS):
-        start = local_instant(day, rules.day_start, zone)
-        end_day = day if rules.day_start < rules.day_end else day + timedelta(days=1)
-        end = local_instant(end_day, rules.day_end, zone)
+        start = local_instant(day, day_start, zone)
+        end_day = day if day_start < day_end else day + timedelta(days=1)
+        end = local_instant(end_day, day_end, zone)
         start = max(start, since)
         if end > start:
             if end - start >= left:
@@ -111,7 +120,7 @@ class InactivityDetector:
             evidence=() if state.last_evidence is None else (state.last_evidence,),
             details={"last_activity": last.isoformat(), "daytime_silence_h": hours},
         )
-        return state.model_copy(update={"reported": last}), [detection]
+        return replace(state, {"reported": last}), [detection]
 
     def _cancel(self, state: InactivityState, event: Reading, home: HomeContext) -> Detection:
         assert state.reported is not None

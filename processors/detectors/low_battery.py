@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from devices.events import GatewayEvent, Reading
 from processors.detection import AlertKind, Detection, Evidence, detection_id
 from processors.detector import Detector, DetectorState, HomeContext
+from processors.detectors.activity import construct
 
 RECHARGE_MARGIN: Final = 5.0
 """Percentage points above the threshold at which a low device counts as recharged."""
@@ -63,8 +64,9 @@ class LowBatteryDetector:
             low = False
         else:
             low = was_low  # in the hysteresis band: no change
-        devices = {**state.devices, event.device_id: BatteryLevel(low=low, ts=telemetry.ts)}
-        new_state = LowBatteryState(devices=devices)
+        level = construct(BatteryLevel, {"low": low, "ts": telemetry.ts})
+        devices = {**state.devices, event.device_id: level}
+        new_state = construct(LowBatteryState, {"devices": devices})
         if low == was_low:
             return new_state, []
         if not low and any(level.low for level in devices.values()):

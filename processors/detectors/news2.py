@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +47,7 @@ from processors.detection import (
     detection_id,
 )
 from processors.detector import Detector, DetectorState, HomeContext
+from processors.detectors.activity import construct, replace
 
 Parameter = Literal[
     "resp_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature"
@@ -78,6 +80,7 @@ _BAND_REASON: Final[dict[Band, str]] = {
 # --- the chart ---------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def _chart(value: float, places: int = 0) -> Decimal:
     """The value as charted: whole numbers, temperature to 0.1 °C, halves rounded up."""
     return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -240,14 +243,21 @@ def _merge(state: News2State, reading: Reading, telemetry: VitalsTelemetry) -> N
         value = getattr(telemetry.data, name)
         if value is None:
             continue
-        candidate = ParameterReading(
-            value=value, ts=telemetry.ts, device_id=reading.device_id, seq=telemetry.seq
+        candidate = construct(
+            ParameterReading,
+            {
+                # As validation would store it: an int is taken as a float.
+                "value": float(value) if type(value) is int else value,
+                "ts": telemetry.ts,
+                "device_id": reading.device_id,
+                "seq": telemetry.seq,
+            },
         )
         known = latest.get(name)
         if known is None or candidate.newer_than(known):
             latest[name] = candidate
     clock = telemetry.ts if state.clock is None else max(state.clock, telemetry.ts)
-    return state.model_copy(update={"latest": latest, "clock": clock})
+    return replace(state, {"latest": latest, "clock": clock})
 
 
 def _evidence(assessment: Assessment) -> tuple[Evidence, ...]:
@@ -320,10 +330,10 @@ class News2Detector:
             if any(name not in assessment.used for name in state.scoring):
                 return state, []  # what triggered has gone stale: not a recovery
             cleared = self._detection(event.home_id, "cancel", state.band, assessment, state.clock)
-            return state.model_copy(update={"band": "none", "scoring": ()}), [cleared]
+            return replace(state, {"band": "none", "scoring": ()}), [cleared]
         rose = _BAND_RANK[band] > _BAND_RANK[state.band]
         changed = band == state.band and assessment.scoring != state.scoring
-        new_state = state.model_copy(update={"band": band, "scoring": assessment.scoring})
+        new_state = replace(state, {"band": band, "scoring": assessment.scoring})
         if not (rose or changed):
             return new_state, []
         return new_state, [self._detection(event.home_id, "open", band, assessment, state.clock)]

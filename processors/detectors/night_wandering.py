@@ -23,7 +23,7 @@ from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import in_local_hours
+from processors.detectors.activity import in_local_hours, replace
 
 OUTDOOR_ROOMS: Final = frozenset({"garden", "yard", "porch", "balcony", "outdoor", "outside"})
 """Home-defined room names that are not indoors; every other room is."""
@@ -108,7 +108,7 @@ class NightWanderingDetector:
             evidence=(state.opened,),
             details={"opened_at": opened_at.isoformat(), "window_min": minutes},
         )
-        return state.model_copy(update={"reported": True}), [detection]
+        return replace(state, {"reported": True}), [detection]
 
     def _cancel(self, state: NightWanderingState, event: Reading, home: HomeContext) -> Detection:
         assert state.opened is not None

@@ -24,7 +24,7 @@ from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on, local_instant
+from processors.detectors.activity import is_stove_on, local_instant, replace
 
 
 class NoMealState(DetectorState):
@@ -65,14 +65,12 @@ class NoMealDetector:
         if not is_kitchen_activity(event, home):
             return state, detections
         if state.last_kitchen is None or ts > state.last_kitchen:
-            state = state.model_copy(
-                update={"last_kitchen": ts, "last_evidence": evidence_of(event)}
-            )
+            state = replace(state, {"last_kitchen": ts, "last_evidence": evidence_of(event)})
         zone = home.rules.zone
         day = ts.astimezone(zone).date()
         if state.reported_day == day:
             detections.append(self._cancel(day, event, home))
-            state = state.model_copy(update={"reported_day": None})
+            state = replace(state, {"reported_day": None})
         return state, detections
 
     def on_tick(
@@ -88,7 +86,7 @@ class NoMealDetector:
         zone = rules.zone
         day = now.astimezone(zone).date()
         if state.watching_since is None or now < state.watching_since:
-            state = state.model_copy(update={"watching_since": now})
+            state = replace(state, {"watching_since": now})
         if rules.away or (state.judged_day is not None and day <= state.judged_day):
             return state, []
         deadline = local_instant(day, rules.meal_by, zone)
@@ -114,7 +112,7 @@ class NoMealDetector:
                 else state.last_kitchen.isoformat(),
             },
         )
-        return state.model_copy(update={"reported_day": day, "judged_day": day}), [detection]
+        return replace(state, {"reported_day": day, "judged_day": day}), [detection]
 
     def _cancel(self, day: date, event: Reading, home: HomeContext) -> Detection:
         rules = home.rules

@@ -20,7 +20,7 @@ from devices.events import GatewayEvent, Reading
 from devices.types.motion import MotionTelemetry
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on
+from processors.detectors.activity import is_stove_on, replace
 
 
 class StoveState(DetectorState):
@@ -67,7 +67,7 @@ class StoveUnattendedDetector:
             return state, detections
         if state.reported:
             detections.append(self._cancel(state, event, home, "kitchen motion seen"))
-        return state.model_copy(update={"watch_from": ts, "reported": False}), detections
+        return replace(state, {"watch_from": ts, "reported": False}), detections
 
     def on_tick(
         self, state: StoveState, now: datetime, home: HomeContext
@@ -105,7 +105,7 @@ class StoveUnattendedDetector:
                 "after_min": minutes,
             },
         )
-        return state.model_copy(update={"reported": True}), [detection]
+        return replace(state, {"reported": True}), [detection]
 
     def _cancel(self, state: StoveState, event: Reading, home: HomeContext, why: str) -> Detection:
         assert state.on is not None

@@ -50,7 +50,7 @@ from typing import ClassVar, Final
 from devices.events import GatewayEvent, Reading
 from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
 from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import in_local_hours, is_activity
+from processors.detectors.activity import in_local_hours, is_activity, replace
 from processors.rules import HomeRules
 
 BIN: Final = timedelta(minutes=15)
@@ -141,13 +141,14 @@ def _fold(state: UnusualInactivityState) -> UnusualInactivityState:
         counts[index] = n
         means[index] += alpha * delta
         variances[index] = (1 - alpha) * (variances[index] + alpha * delta * delta)
-    return state.model_copy(
-        update={
+    return replace(
+        state,
+        {
             "counts": tuple(counts),
             "means": tuple(means),
             "variances": tuple(variances),
             "pending": _NO_SAMPLES,
-        }
+        },
     )
 
 
@@ -160,7 +161,7 @@ def _close_bin(
     if state.day != day:
         if state.day is not None:
             state = _fold(state)
-        state = state.model_copy(update={"day": day})
+        state = replace(state, {"day": day})
     last = state.last_activity
     if last is not None and not rules.away and not _went_out(state.last_evidence):
         running = (boundary - last).total_seconds() / 60
@@ -168,8 +169,8 @@ def _close_bin(
         index = bin_index(start, rules)
         pending = list(state.pending)
         pending[index] = max(pending[index], sample)
-        state = state.model_copy(update={"pending": tuple(pending)})
-    return state.model_copy(update={"open_bin_max_min": 0.0})
+        state = replace(state, {"pending": tuple(pending)})
+    return replace(state, {"open_bin_max_min": 0.0})
 
 
 def advance(
@@ -178,14 +179,14 @@ def advance(
     """Move the event-time clock to `to`, recording every bin it closes."""
     clock = state.clock
     if clock is None or to - clock > MAX_CATCH_UP:
-        return state.model_copy(update={"clock": to, "open_bin_max_min": 0.0})
+        return replace(state, {"clock": to, "open_bin_max_min": 0.0})
     if to <= clock:
         return state
     boundary = _bin_start(clock) + BIN
     while boundary <= to:
         state = _close_bin(state, boundary, rules)
         boundary += BIN
-    return state.model_copy(update={"clock": to})
+    return replace(state, {"clock": to})
 
 
 class UnusualInactivityDetector:
@@ -215,11 +216,11 @@ class UnusualInactivityDetector:
             and ts >= _bin_start(state.clock)
         ):
             gap = (ts - last).total_seconds() / 60
-            state = state.model_copy(update={"open_bin_max_min": max(state.open_bin_max_min, gap)})
+            state = replace(state, {"open_bin_max_min": max(state.open_bin_max_min, gap)})
         if state.reported is not None:
             detections.append(self._cancel(state, event, home))
-        state = state.model_copy(
-            update={"last_activity": ts, "last_evidence": evidence_of(event), "reported": None}
+        state = replace(
+            state, {"last_activity": ts, "last_evidence": evidence_of(event), "reported": None}
         )
         return state, detections
 
@@ -269,7 +270,7 @@ class UnusualInactivityDetector:
                 "days_learned": state.counts[index],
             },
         )
-        return state.model_copy(update={"reported": last}), [detection]
+        return replace(state, {"reported": last}), [detection]
 
     def _cancel(
         self, state: UnusualInactivityState, event: Reading, home: HomeContext
