@@ -84,6 +84,39 @@ def gateway(http_port: HttpPort = None, data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def worker(
+    data_dir: DataDir = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, help="partitions of the telemetry topic and state changelog")
+    ] = 8,
+    session_timeout: Annotated[
+        float, typer.Option(min=1, help="Kafka consumer session timeout, seconds")
+    ] = 30.0,
+) -> None:
+    """A stream-processing worker: anxin.telemetry in, detections out (needs ANXIN_KAFKA__BOOTSTRAP)."""
+    from anxin.logs import configure_logging
+    from anxin.registry import open_registry
+    from processors.catalogue import all_detectors
+    from processors.faust_app import run_worker
+    from processors.homes import HomeDirectory
+
+    settings = load_settings(data_dir=data_dir)
+    if not settings.kafka.bootstrap:
+        err.print("[red]anxin: worker needs ANXIN_KAFKA__BOOTSTRAP[/red]")
+        raise typer.Exit(2)
+    configure_logging(settings.log_format)
+    run_worker(
+        bootstrap=settings.kafka.bootstrap,
+        detectors=all_detectors(),
+        directory=HomeDirectory(open_registry(settings)),
+        telemetry_topic=settings.kafka.telemetry_topic,
+        detections_topic=settings.kafka.detections_topic,
+        partitions=partitions,
+        session_timeout_s=session_timeout,
+    )
+
+
+@app.command()
 def simulate(
     homes: Annotated[int, typer.Option(min=1, max=100_000, help="simulated homes")] = 10,
     broker: Annotated[str, typer.Option(help="mqtt://host:port")] = "mqtt://127.0.0.1:1883",
@@ -243,6 +276,34 @@ def bench_ingest(
     out = Console()
     report = run_ingest(options, err)
     render_report(report, out)
+    if json_file is not None:
+        write_json(report, json_file)
+
+
+@bench_app.command("detect")
+def bench_detect(
+    homes: Annotated[int, typer.Option(min=1, max=1000, help="simulated homes")] = 10,
+    days: Annotated[
+        int, typer.Option(min=1, max=60, help="scored days per home, with incidents")
+    ] = 4,
+    learn_days: Annotated[
+        int, typer.Option(min=0, max=90, help="healthy unscored days first (baseline learns)")
+    ] = 14,
+    seed: Annotated[int, typer.Option(help="fleet, routine and incident seed")] = 1,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+) -> None:
+    """Simulated home-days with labelled incidents through the engine: recall, delay, false alarms."""
+    from anxin.bench.detect import DetectOptions, render_report, run_detect, write_json
+
+    if json_file is not None and not json_file.resolve().parent.is_dir():
+        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    options = DetectOptions(
+        homes=homes, days=days, learn_days=learn_days, seed=seed, json_path=json_file
+    )
+    report = run_detect(options, lambda line: err.print(line, highlight=False))
+    render_report(report, Console())
     if json_file is not None:
         write_json(report, json_file)
 

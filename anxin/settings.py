@@ -86,6 +86,7 @@ class KafkaSettings(_Section):
     )
     telemetry_topic: str = "anxin.telemetry"
     deadletter_topic: str = "anxin.deadletter"
+    detections_topic: str = "anxin.detections"
 
 
 class DatabaseSettings(_Section):

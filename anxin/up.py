@@ -29,6 +29,10 @@ from gateway.deadletter import DeadLetter, FileDeadLetters
 from gateway.decode import Rejected
 from gateway.handoff import InProcessHandoff
 from gateway.metrics import GatewayMetrics
+from processors.catalogue import all_detectors
+from processors.engine import Engine
+from processors.homes import HomeDirectory
+from processors.local import LocalProcessor, MemorySink
 
 log = structlog.get_logger("anxin")
 
@@ -40,7 +44,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     console = Console()
     metrics = CollectorRegistry()
     readiness = Readiness()
-    for service in ("broker", "gateway", "api"):
+    for service in ("broker", "gateway", "api", "processors"):
         readiness.expect(service)
     registry = await asyncio.to_thread(open_registry, settings)
 
@@ -83,10 +87,21 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             )
         }
     )
+    handoff = InProcessHandoff()
+    directory = HomeDirectory(registry)
+    await asyncio.to_thread(directory.refresh)
+    processor = LocalProcessor(
+        Engine(all_detectors(), directory.context_for),
+        handoff.subscribe(),
+        MemorySink(),
+        directory=directory,
+    )
+    processor.start()
+    readiness.ready("processors")
     stack = await build_gateway(
         gateway_settings,
         registry=registry,
-        handoff=InProcessHandoff(),
+        handoff=handoff,
         dead_letters=dead_letters,
         metrics=gateway_metrics,
         mqtt_password=gateway_password,
@@ -113,6 +128,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             broker_port=broker.port,
             stop=stop,
         )
+        await asyncio.to_thread(directory.refresh)  # the simulated homes just provisioned
     http_port = (
         server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
     )
@@ -134,6 +150,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         with contextlib.suppress(asyncio.CancelledError):
             await simulation
     await stack.stop()
+    await processor.stop()
     server.should_exit = True
     tasks[1].cancel()
     for task in tasks:

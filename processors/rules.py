@@ -22,7 +22,9 @@ class HomeRules(BaseModel):
 
     home_id: Name
     timezone: str = Field(default="Asia/Shanghai", description="IANA zone: hours are local")
-    away: bool = Field(default=False, description="pauses activity rules, never sos/fall/smoke/leak")
+    away: bool = Field(
+        default=False, description="pauses activity rules, never sos/fall/smoke/leak"
+    )
 
     fall_min_confidence: float = Field(default=0.6, ge=0, le=1)
     fall_cancel_window: timedelta = timedelta(seconds=60)
