@@ -86,3 +86,37 @@ def evidence_of(reading: Reading) -> Evidence:
         seq=telemetry.seq,
         values=telemetry.data.model_dump(),
     )
+
+
+def reading_detection(
+    reading: Reading,
+    kind: AlertKind,
+    action: Action,
+    *,
+    severity: Severity,
+    service: Service,
+    summary: str,
+    evidence: tuple[Evidence, ...] | None = None,
+    details: dict[str, float | int | bool | str | list[str] | None] | None = None,
+) -> Detection:
+    """A detection one reading triggers, identified by that reading (device, seq, ts)."""
+    telemetry = reading.telemetry
+    return Detection(
+        detection_id=detection_id(
+            reading.home_id,
+            kind,
+            action,
+            reading.device_id,
+            telemetry.seq,
+            telemetry.ts.isoformat(),
+        ),
+        home_id=reading.home_id,
+        kind=kind,
+        action=action,
+        severity=severity,
+        service=service,
+        at=telemetry.ts,
+        summary=summary,
+        evidence=(evidence_of(reading),) if evidence is None else evidence,
+        details=details or {},
+    )

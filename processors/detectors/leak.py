@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.leak import LeakTelemetry
-from processors.detection import AlertKind, Detection, detection_id, evidence_of
+from processors.detection import Action, AlertKind, Detection, reading_detection
 from processors.detector import Detector, DetectorState, HomeContext
 
 
@@ -57,29 +57,19 @@ class LeakDetector:
             return new_state, []
         if not telemetry.data.wet and any(sensor.wet for sensor in sensors.values()):
             return new_state, []  # another sensor is still wet: the alert stands
-        action = "open" if telemetry.data.wet else "cancel"
+        action: Action = "open" if telemetry.data.wet else "cancel"
         summary = (
             f"water leak detected by {event.device_id}"
             if telemetry.data.wet
             else f"leak sensor {event.device_id} dry again; no sensor reports wet"
         )
-        detection = Detection(
-            detection_id=detection_id(
-                event.home_id,
-                self.kind,
-                action,
-                event.device_id,
-                telemetry.seq,
-                telemetry.ts.isoformat(),
-            ),
-            home_id=event.home_id,
-            kind=self.kind,
-            action=action,
+        detection = reading_detection(
+            event,
+            self.kind,
+            action,
             severity="critical",
             service="technical",
-            at=telemetry.ts,
             summary=summary,
-            evidence=(evidence_of(event),),
             details={"room": event.room},
         )
         return new_state, [detection]

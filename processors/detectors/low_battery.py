@@ -16,7 +16,7 @@ from typing import ClassVar, Final
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
-from processors.detection import AlertKind, Detection, Evidence, detection_id
+from processors.detection import Action, AlertKind, Detection, Evidence, reading_detection
 from processors.detector import Detector, DetectorState, HomeContext
 from processors.detectors.activity import construct
 
@@ -71,27 +71,18 @@ class LowBatteryDetector:
             return new_state, []
         if not low and any(level.low for level in devices.values()):
             return new_state, []  # another device is still low: the alert stands
-        action = "open" if low else "cancel"
+        action: Action = "open" if low else "cancel"
         summary = (
             f"battery {battery:g} % on {event.device_id} ({telemetry.type})"
             if low
             else f"{event.device_id} recharged to {battery:g} %; no device is low"
         )
-        detection = Detection(
-            detection_id=detection_id(
-                event.home_id,
-                self.kind,
-                action,
-                event.device_id,
-                telemetry.seq,
-                telemetry.ts.isoformat(),
-            ),
-            home_id=event.home_id,
-            kind=self.kind,
-            action=action,
+        detection = reading_detection(
+            event,
+            self.kind,
+            action,
             severity="low",
             service="technical",
-            at=telemetry.ts,
             summary=summary,
             evidence=(
                 Evidence(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.smoke import SmokeTelemetry
-from processors.detection import AlertKind, Detection, detection_id, evidence_of
+from processors.detection import Action, AlertKind, Detection, reading_detection
 from processors.detector import Detector, DetectorState, HomeContext
 
 CO_ALARM_PPM: Final = 50.0
@@ -70,30 +70,20 @@ class SmokeDetector:
             return new_state, []
         if not now_alarming and any(sensor.alarming for sensor in sensors.values()):
             return new_state, []  # another detector still alarms: the alert stands
-        action = "open" if now_alarming else "cancel"
+        action: Action = "open" if now_alarming else "cancel"
         if not now_alarming:
             summary = f"smoke/CO detector {event.device_id} clear; no detector alarms"
         elif telemetry.data.alarm:
             summary = f"smoke alarm on {event.device_id}"
         else:
             summary = f"carbon monoxide {telemetry.data.co_ppm:g} ppm on {event.device_id}"
-        detection = Detection(
-            detection_id=detection_id(
-                event.home_id,
-                self.kind,
-                action,
-                event.device_id,
-                telemetry.seq,
-                telemetry.ts.isoformat(),
-            ),
-            home_id=event.home_id,
-            kind=self.kind,
-            action=action,
+        detection = reading_detection(
+            event,
+            self.kind,
+            action,
             severity="critical",
             service="medical",
-            at=telemetry.ts,
             summary=summary,
-            evidence=(evidence_of(event),),
             details={"room": event.room, "co_alarm_ppm": CO_ALARM_PPM},
         )
         return new_state, [detection]

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from devices.events import GatewayEvent, Reading
 from devices.types.sos import SosTelemetry
-from processors.detection import AlertKind, Detection, detection_id, evidence_of
+from processors.detection import Action, AlertKind, Detection, reading_detection
 from processors.detector import Detector, DetectorState, HomeContext
 
 
@@ -34,7 +34,7 @@ class SosDetector:
         if not isinstance(event, Reading) or not isinstance(event.telemetry, SosTelemetry):
             return state, []
         telemetry = event.telemetry
-        action = "open" if telemetry.data.action == "press" else "cancel"
+        action: Action = "open" if telemetry.data.action == "press" else "cancel"
         if action == "open":
             if state.last_press is None or telemetry.ts > state.last_press:
                 state = SosState(last_press=telemetry.ts)
@@ -44,23 +44,13 @@ class SosDetector:
                 # Out of order: an "I am fine" from before the press does not answer it.
                 return state, []
             summary = f"resident cancelled SOS on {event.device_id}"
-        detection = Detection(
-            detection_id=detection_id(
-                event.home_id,
-                self.kind,
-                action,
-                event.device_id,
-                telemetry.seq,
-                telemetry.ts.isoformat(),
-            ),
-            home_id=event.home_id,
-            kind=self.kind,
-            action=action,
+        detection = reading_detection(
+            event,
+            self.kind,
+            action,
             severity="critical",
             service="medical",
-            at=telemetry.ts,
             summary=summary,
-            evidence=(evidence_of(event),),
         )
         return state, [detection]
 
