@@ -13,9 +13,9 @@ from anxin.settings import Settings
 from broker.access import ServiceAccount
 from broker.mosquitto import export_mosquitto_config
 from devices.registry import Home
-from devices.store import RegistryError
 from devices.telemetry import TELEMETRY_TYPES
 from devices.topics import is_valid_id
+from records.devices import RegistryError
 
 out = Console()
 err = Console(stderr=True)

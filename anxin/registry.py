@@ -1,32 +1,20 @@
-"""Opening the SQL registry named by the settings."""
+"""Opening the SQL records named by the settings."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 from anxin.settings import Settings
-from devices.store import DeviceRegistry
+from records.database import migrate, open_engine
+from records.devices import DeviceRegistry
 
 
-def open_engine(settings: Settings) -> Engine:
-    url = settings.database_url
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection: object, _record: object) -> None:
-            cursor = connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+def open_database(settings: Settings) -> Engine:
+    """The settings' database, its schema brought to the newest migration."""
+    engine = open_engine(settings.database_url)
+    migrate(engine)
+    return engine
 
 
 def open_registry(settings: Settings) -> DeviceRegistry:
-    registry = DeviceRegistry(open_engine(settings))
-    registry.create_schema()
-    return registry
+    return DeviceRegistry(open_database(settings))

@@ -25,7 +25,6 @@ from anxin.registry import open_registry
 from anxin.settings import Settings
 from api.app import create_app
 from api.health import Readiness
-from devices.store import DeviceRegistry
 from gateway.deadletter import DeadLetterSink, FileDeadLetters
 from gateway.decode import Decoder
 from gateway.dedup import SeenReadings
@@ -40,6 +39,7 @@ from gateway.service import Gateway
 from gateway.spool import Spool
 from gateway.storage import DurableWriter
 from gateway.timeseries import LineWriter, TimeSeriesReader
+from records.devices import DeviceRegistry
 
 if TYPE_CHECKING:
     # Imported where used: aiokafka costs ~4 MB of every gateway that runs without Kafka.

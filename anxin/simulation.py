@@ -8,7 +8,7 @@ from pathlib import Path
 import structlog
 
 from anxin.settings import Settings
-from devices.store import DeviceRegistry
+from records.devices import DeviceRegistry
 from simulators.fleet import build_fleet
 from simulators.provision import load_credentials, provision, save_credentials
 from simulators.run import SimulationOptions, run_simulation

@@ -92,7 +92,7 @@ class MosquittoFiles:
 
 
 class DeviceListing(Protocol):
-    """Anything that lists every provisioned device, as `devices.store.DeviceRegistry` does."""
+    """Anything that lists every provisioned device, as `records.devices.DeviceRegistry` does."""
 
     def devices(self) -> Iterable[Device]: ...
 

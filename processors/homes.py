@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from devices.registry import Device, Home
-from devices.store import DeviceRegistry
 from processors.detector import DeviceProfile, HomeContext
 from processors.rules import HomeRules
+from records.devices import DeviceRegistry
 
 
 def build_contexts(homes: Iterable[Home], devices: Iterable[Device]) -> dict[str, HomeContext]:

@@ -15,6 +15,7 @@ if [ "$profile" = test ]; then
   command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
   command -v mosquitto_sub >/dev/null 2>&1 || need+=(mosquitto-clients)
   command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from devices.store import DeviceRegistry
 from devices.topics import is_valid_id
+from records.devices import DeviceRegistry
 from simulators.errors import SimulatorError
 from simulators.fleet import FleetHome
 

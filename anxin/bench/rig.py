@@ -32,9 +32,10 @@ from broker.access import ServiceAccount
 from broker.mosquitto import MosquittoSettings, write_mosquitto_files
 from devices.credentials import new_password
 from devices.registry import Home
-from devices.store import DeviceRegistry
 from devices.topics import TELEMETRY_FILTER
 from gateway.mqtt import MqttClient
+from records.database import migrate
+from records.devices import DeviceRegistry
 
 GATEWAY_USER: Final = "anxin-gateway"
 SUBSCRIBER_USER: Final = "bench-mosquitto-sub"
@@ -187,8 +188,8 @@ class BenchRig:
             # A throwaway registry: no need to fsync each of a thousand inserts.
             connection.execute("PRAGMA synchronous=OFF")
 
+        migrate(engine)
         registry = DeviceRegistry(engine)
-        registry.create_schema()
         for device_id, home_id, kind in fleet_ids(self.device_count):
             if kind == "motion":  # the first device of every home
                 registry.add_home(Home(home_id=home_id, lat=22.54, lon=114.06))

@@ -17,7 +17,6 @@ from typing import Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import create_engine
 
 from anxin.settings import Settings
 from anxin.testbed.influxdb import InfluxDB
@@ -25,9 +24,9 @@ from anxin.testbed.mosquitto import Mosquitto
 from broker.access import ServiceAccount
 from broker.mosquitto import write_mosquitto_files
 from devices.registry import Home
-from devices.store import DeviceRegistry
 from devices.telemetry import TelemetryType
 from devices.topics import telemetry_topic
+from records.devices import open_registry
 
 GATEWAY_USER: Final = "anxin-gateway"
 GATEWAY_PASSWORD: Final = "gateway-test-secret"
@@ -40,8 +39,7 @@ class Rig:
         self.root = root
         self.influxdb = influxdb
         self.database_url = f"sqlite:///{root / 'registry.db'}"
-        self.registry = DeviceRegistry(create_engine(self.database_url))
-        self.registry.create_schema()
+        self.registry = open_registry(self.database_url)
         self.passwords: dict[str, str] = {}
         self.homes: dict[str, str] = {}
         self.mosquitto: Mosquitto | None = None

@@ -23,14 +23,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
-from sqlalchemy import create_engine
 
 from anxin.testbed.mosquitto import Mosquitto
 from broker.access import ServiceAccount
 from broker.embedded import EmbeddedBroker
 from broker.mosquitto import write_mosquitto_files
 from devices.registry import Home
-from devices.store import DeviceRegistry
 from devices.topics import (
     SHARED_TELEMETRY_FILTER,
     STATUS_FILTER,
@@ -38,6 +36,7 @@ from devices.topics import (
     status_topic,
     telemetry_topic,
 )
+from records.devices import DeviceRegistry, open_registry
 
 pytestmark = pytest.mark.integration
 
@@ -227,8 +226,7 @@ class Peer:
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Fleet:
-    registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'registry.db'}"))
-    registry.create_schema()
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}")
     registry.add_home(Home(home_id="home-1", lat=31.23, lon=121.47))
     registry.add_home(Home(home_id="home-2", lat=31.25, lon=121.50))
     fleet = Fleet(registry=registry)

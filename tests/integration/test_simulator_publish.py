@@ -17,13 +17,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import create_engine
 
 from anxin.testbed.mosquitto import Mosquitto
 from devices.credentials import hash_password
-from devices.store import DeviceRegistry
 from devices.telemetry import TELEMETRY_ADAPTER
 from devices.topics import parse_device_topic
+from records.devices import open_registry
 from simulators.errors import SimulatorError
 from simulators.fleet import build_fleet
 from simulators.provision import provision, save_credentials
@@ -55,8 +54,7 @@ class Broker:
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """Mosquitto with a password file and per-device ACL made from a provisioned registry."""
     workdir = tmp_path_factory.mktemp("mosquitto")
-    registry = DeviceRegistry(create_engine(f"sqlite:///{workdir / 'registry.db'}"))
-    registry.create_schema()
+    registry = open_registry(f"sqlite:///{workdir / 'registry.db'}")
     credentials = provision(registry, [*build_fleet(HOMES, seed=SEED), samples_home(SAMPLES)])
     users = [f"{device.device_id}:{device.password_hash}" for device in registry.devices()]
     users.append(f"{WATCHER[0]}:{hash_password(WATCHER[1])}")

@@ -16,11 +16,11 @@ from sqlalchemy import create_engine
 
 from anxin.testbed.process import ServerProcess, free_port
 from devices.registry import Home
-from devices.store import DeviceRegistry
 from devices.telemetry import TELEMETRY_TYPES
 from devices.topics import telemetry_topic
 from gateway.deadletter import DeadLetter, FileDeadLetters
 from gateway.localstore import FILE_NAME, LocalStore
+from records.devices import DeviceRegistry, open_registry
 from tests.integration.rig import anxin_executable
 
 pytestmark = pytest.mark.integration
@@ -158,8 +158,7 @@ async def test_a_gateway_whose_subscription_is_refused_keeps_retrying_not_preten
     from gateway.handoff import InProcessHandoff
     from gateway.metrics import GatewayMetrics
 
-    registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'r.db'}"))
-    registry.create_schema()
+    registry = open_registry(f"sqlite:///{tmp_path / 'r.db'}")
     broker = EmbeddedBroker(
         host="127.0.0.1",
         port=0,

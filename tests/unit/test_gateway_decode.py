@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine
 
 from devices.events import Reading, StatusChange
 from devices.registry import Home
-from devices.store import DeviceRegistry
 from gateway.decode import Decoder, Rejected
 from gateway.dedup import SeenReadings
 from gateway.directory import CachedDirectory
+from records.devices import DeviceRegistry, open_registry
 
 NOW = datetime(2026, 11, 23, 8, 20, tzinfo=UTC)
 TOPIC = "anxin/v1/homes/home-a/devices/watch-a/telemetry"
@@ -24,8 +23,7 @@ TOPIC = "anxin/v1/homes/home-a/devices/watch-a/telemetry"
 
 @pytest.fixture
 def registry(tmp_path: Path) -> DeviceRegistry:
-    registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'registry.db'}"))
-    registry.create_schema()
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}")
     for home in ("home-a", "home-b"):
         registry.add_home(Home(home_id=home, lat=22.5, lon=113.4))
     registry.add_device(device_id="watch-a", home_id="home-a", type="vitals", room="bedroom")

@@ -8,7 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
 from anxin.settings import MqttSettings
 from broker.access import ServiceAccount
@@ -22,7 +21,7 @@ from broker.mosquitto import (
 )
 from devices.credentials import hash_password, verify_password
 from devices.registry import Device, Home
-from devices.store import DeviceRegistry
+from records.devices import open_registry
 
 GATEWAY = ServiceAccount.with_password("anxin-gateway", "gateway-secret")
 CONTRACT_PAYLOAD_LIMIT = 16 * 1024
@@ -164,8 +163,7 @@ class TestWriteFiles:
 
 class TestExport:
     def test_exports_every_registered_device(self, tmp_path: Path) -> None:
-        registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'registry.db'}"))
-        registry.create_schema()
+        registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}")
         registry.add_home(Home(home_id="home-1", lat=31.2, lon=121.5))
         registry.add_device(device_id="dev-a", home_id="home-1", type="vitals", password="pa")
         registry.add_device(device_id="dev-b", home_id="home-1", type="fall", password="pb")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine
 
 from devices.credentials import verify_password
-from devices.store import DeviceRegistry
+from records.devices import DeviceRegistry, open_registry
 from simulators.cli import broker_address, simulate_command
 from simulators.errors import SimulatorError
 from simulators.fleet import build_fleet
@@ -25,8 +24,7 @@ NOW = datetime(2026, 11, 24, 8, tzinfo=UTC)
 
 @pytest.fixture
 def registry(tmp_path: Path) -> DeviceRegistry:
-    registry = DeviceRegistry(create_engine(f"sqlite:///{tmp_path / 'registry.db'}"))
-    registry.create_schema()
+    registry = open_registry(f"sqlite:///{tmp_path / 'registry.db'}")
     return registry
 
 

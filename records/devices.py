@@ -1,44 +1,18 @@
-"""The device registry in SQL (SQLite embedded, PostgreSQL in production)."""
+"""The device registry in SQL: homes and devices with their MQTT credentials."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from devices.credentials import hash_password, new_password
 from devices.registry import Device, Home
 from devices.telemetry import TelemetryType
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class HomeRow(Base):
-    __tablename__ = "homes"
-
-    home_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    address: Mapped[str] = mapped_column(String(300), default="")
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
-    timezone: Mapped[str] = mapped_column(String(64))
-    away: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class DeviceRow(Base):
-    __tablename__ = "devices"
-
-    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    home_id: Mapped[str] = mapped_column(ForeignKey("homes.home_id"), index=True)
-    type: Mapped[str] = mapped_column(String(32))
-    room: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    appliance: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    report_interval_s: Mapped[int] = mapped_column(Integer)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+from records.database import migrate, open_engine
+from records.schema import DeviceRow, HomeRow
 
 
 class RegistryError(Exception):
@@ -50,9 +24,6 @@ class DeviceRegistry:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self._engine)
 
     def add_home(self, home: Home) -> Home:
         with Session(self._engine) as session, session.begin():
@@ -133,3 +104,10 @@ def _home(row: HomeRow) -> Home:
         timezone=row.timezone,
         away=row.away,
     )
+
+
+def open_registry(url: str) -> DeviceRegistry:
+    """The registry in the database at `url`, its schema brought to the newest migration."""
+    engine = open_engine(url)
+    migrate(engine)
+    return DeviceRegistry(engine)
