@@ -1,20 +1,21 @@
 """Opening the SQL database and bringing its schema to the newest migration.
 
-SQLite (the embedded default) gets WAL and enforced foreign keys on every
-connection; PostgreSQL is used as it comes. `migrate` runs Alembic's upgrade to
+SQLite (the embedded default) gets WAL, enforced foreign keys and write-locking
+transactions on every connection; PostgreSQL is used as it comes. `migrate` runs Alembic's upgrade to
 head inside the process, so `anxin up`, the services and the tests all build
 the schema the same way and an existing database is upgraded in place.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Final
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
 
@@ -29,12 +30,18 @@ def open_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(connection: object, _record: object) -> None:
-        cursor = connection.cursor()  # type: ignore[attr-defined]
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
+    def _sqlite_pragmas(connection: sqlite3.Connection, _record: object) -> None:
+        connection.isolation_level = None  # transactions begin below, not in the driver
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=10000")
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        # Take the write lock at BEGIN: a transaction that reads an alert, decides and
+        # writes it back must not interleave with another writer (SQLite has no
+        # SELECT ... FOR UPDATE), and waiting at BEGIN cannot deadlock.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

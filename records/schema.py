@@ -121,17 +121,17 @@ class AlertRow(Base):
     service: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     open_slot: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
-    """`home_id/kind` while the alert is not closed, else NULL: the database itself
-    refuses a second open alert of a kind in a home."""
+    """`home_id/kind` while the alert is active, else NULL: the database itself refuses a
+    second active alert of a kind in a home."""
     opened_at: Mapped[datetime] = mapped_column(_utc())
     updated_at: Mapped[datetime] = mapped_column(_utc())
-    summary: Mapped[str] = mapped_column(String(500))
+    next_escalation_at: Mapped[datetime | None] = mapped_column(_utc(), nullable=True, index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The whole alert as its pydantic model dumps it (evidence, history, escalation)."""
+    """The whole `alerts.model.Alert` as it dumps to JSON (evidence, history, escalation)."""
 
 
 class AlertEventRow(Base):
-    """One transition, escalation or note of an alert: the who, when and why."""
+    """One record of an alert's history (who, when, why), with the alert as it then stood."""
 
     __tablename__ = "alert_events"
 
@@ -140,10 +140,15 @@ class AlertEventRow(Base):
     home_id: Mapped[str] = mapped_column(ID, index=True)
     at: Mapped[datetime] = mapped_column(_utc())
     event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(500), default="")
-    alert: Mapped[dict[str, Any]] = mapped_column(JSON)
-    """The alert as it stood after this event, as the live stream sends it."""
+    detection_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    change: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    """On the last record a transaction wrote: the alert's `AlertChange` after it, what
+    the live stream sent with this id, so a console resuming after an id gets the same."""
 
 
 class AppliedDetectionRow(Base):

@@ -54,6 +54,12 @@ class Notification(BaseModel):
     alert_id: Name | None = None
     kind: AlertKind | None = None
     status: AlertStatus | None = None
+    address: str | None = Field(
+        default=None,
+        max_length=200,
+        description="where a channel must send it, when the recipient has no account"
+        " (an emergency contact's phone number, for an SMS gateway)",
+    )
     dispatch_id: Name | None = Field(default=None, description="for offers")
     expires_at: AwareDatetime | None = Field(default=None, description="an offer's deadline")
 
@@ -73,11 +79,13 @@ def about_alert(
     message: str,
     notification_id: str,
     at: datetime,
+    address: str | None = None,
 ) -> Notification:
     """A notification carrying an alert's summary fields."""
     return Notification(
         notification_id=notification_id,
         recipient=recipient,
+        address=address,
         reason=reason,
         message=message,
         at=at,
