@@ -247,7 +247,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("dispatch_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dispatch_events_dispatch_id"))
