@@ -308,6 +308,43 @@ def bench_detect(
         write_json(report, json_file)
 
 
+@bench_app.command("dispatch")
+def bench_dispatch(
+    workers: Annotated[
+        int, typer.Option(min=1, max=500_000, help="care workers in the city")
+    ] = 40_000,
+    homes: Annotated[int, typer.Option(min=1, max=2_000_000, help="homes in the city")] = 100_000,
+    jobs: Annotated[
+        int, typer.Option(min=1, max=200_000, help="jobs to match, one at a time")
+    ] = 5_000,
+    moves: Annotated[
+        int, typer.Option(min=0, max=1_000_000, help="index updates to time")
+    ] = 20_000,
+    radius_m: Annotated[
+        float, typer.Option(min=1, max=50_000, help="matching radius, metres")
+    ] = 3_000.0,
+    seed: Annotated[int, typer.Option(help="city and job seed")] = 1,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+) -> None:
+    """Matching at city scale through the spatial index: time per job (p50/p99) and per move."""
+    from anxin.bench.dispatch import DispatchBenchOptions, run_dispatch_bench
+
+    if json_file is not None and not json_file.resolve().parent.is_dir():
+        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    options = DispatchBenchOptions(
+        workers=workers,
+        homes=homes,
+        jobs=jobs,
+        moves=moves,
+        radius_m=radius_m,
+        seed=seed,
+        json_path=json_file,
+    )
+    run_dispatch_bench(options, Console())  # writes --json itself
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[

@@ -24,9 +24,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Final
 
-import typer
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
@@ -319,37 +318,3 @@ def render_report(report: DispatchBenchReport, console: Console) -> None:
 
 def write_json(report: DispatchBenchReport, path: Path) -> None:
     path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
-
-
-def dispatch_command(
-    workers: Annotated[
-        int, typer.Option(min=1, max=500_000, help="care workers in the city")
-    ] = 40_000,
-    homes: Annotated[int, typer.Option(min=1, max=2_000_000, help="homes in the city")] = 100_000,
-    jobs: Annotated[
-        int, typer.Option(min=1, max=200_000, help="jobs to match, one at a time")
-    ] = 5_000,
-    moves: Annotated[
-        int, typer.Option(min=0, max=1_000_000, help="index updates to time")
-    ] = 20_000,
-    radius_m: Annotated[
-        float, typer.Option(min=1, max=MAX_RADIUS_M, help="matching radius, metres")
-    ] = 3_000.0,
-    seed: Annotated[int, typer.Option(help="city and job seed")] = 1,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
-) -> None:
-    """Matching at city scale through the spatial index: time per job (p50/p99) and per move."""
-    if json_file is not None and not json_file.resolve().parent.is_dir():
-        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
-    options = DispatchBenchOptions(
-        workers=workers,
-        homes=homes,
-        jobs=jobs,
-        moves=moves,
-        radius_m=radius_m,
-        seed=seed,
-        json_path=json_file,
-    )
-    run_dispatch_bench(options, Console())

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from pydantic import ValidationError
 from rich.console import Console
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from alerts.matching import eligible
 from anxin.bench.dispatch import (
@@ -19,10 +18,10 @@ from anxin.bench.dispatch import (
     DispatchBenchOptions,
     DispatchBenchReport,
     build_city,
-    dispatch_command,
     quantile,
     run_dispatch_bench,
 )
+from anxin.cli import app
 
 SMALL = DispatchBenchOptions(workers=300, homes=200, jobs=50, moves=100, seed=3)
 
@@ -144,15 +143,11 @@ def test_quantile_is_nearest_rank() -> None:
 
 class TestCommand:
     @staticmethod
-    def app() -> typer.Typer:
-        app = typer.Typer()
-        app.command()(dispatch_command)
-        return app
+    def invoke(*argv: str) -> Result:
+        return CliRunner().invoke(app, ["bench", "dispatch", *argv])
 
     def test_the_command_runs_and_prints_figures(self) -> None:
-        result = CliRunner().invoke(
-            self.app(), ["--workers=200", "--homes=100", "--jobs=20", "--moves=10"]
-        )
+        result = self.invoke("--workers=200", "--homes=100", "--jobs=20", "--moves=10")
         assert result.exit_code == 0, result.output
         assert "match one job, p99" in result.output
         assert "anxin bench dispatch --workers=200" in result.output
@@ -161,5 +156,5 @@ class TestCommand:
         "argv", [["--workers=0"], ["--jobs=-3"], ["--radius-m=0"], ["--json=/no/such/dir/x.json"]]
     )
     def test_bad_flags_exit_2(self, argv: list[str]) -> None:
-        result = CliRunner().invoke(self.app(), ["--workers=50", "--homes=10", "--jobs=5", *argv])
+        result = self.invoke("--workers=50", "--homes=10", "--jobs=5", *argv)
         assert result.exit_code == 2
