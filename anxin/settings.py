@@ -89,6 +89,40 @@ class KafkaSettings(_Section):
     detections_topic: str = "anxin.detections"
 
 
+class AlertsSettings(_Section):
+    """Escalation, notification channels and matching (CONTRACT §2-§3 defaults)."""
+
+    dispatcher_tiers: int = Field(default=2, ge=1, le=9, description="dispatcher rungs first")
+    webhook_url: str | None = Field(
+        default=None, description="POST every notification here (an SMS or push gateway)"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="signs each webhook body (x-anxin-signature: sha256=...)"
+    )
+    mqtt_username: str = Field(
+        default="anxin-dispatch",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="broker account publishing offers to workers (its own: one login, one client)",
+    )
+    mqtt_password: SecretStr = SecretStr(PLACEHOLDER)
+    radius_m: float = Field(default=3000, ge=100, le=50_000, description="matching radius")
+    max_active_jobs: int = Field(default=3, ge=1, le=50, description="workload cap per worker")
+    offer_timeout_critical_s: int = Field(default=60, ge=5, le=3600)
+    offer_timeout_s: int = Field(default=300, ge=5, le=86_400)
+    booking_lead_h: float = Field(
+        default=2, gt=0, le=72, description="bookings become dispatches this long ahead"
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("webhook url must be http:// or https://")
+        return value
+
+
 class DatabaseSettings(_Section):
     url: str | None = Field(
         default=None, description="SQLAlchemy URL; unset: SQLite in the data dir"
@@ -113,6 +147,7 @@ class Settings(BaseSettings):
     influx: InfluxSettings = InfluxSettings()
     kafka: KafkaSettings = KafkaSettings()
     database: DatabaseSettings = DatabaseSettings()
+    alerts: AlertsSettings = AlertsSettings()
     http: HttpSettings = HttpSettings()
 
     @property

@@ -17,8 +17,9 @@ import structlog
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
+from anxin.alerting import build_alert_stack, offers_client
 from anxin.logs import configure_logging
-from anxin.registry import open_registry
+from anxin.registry import open_database
 from anxin.services import build_gateway, http_server, stop_on_signals, wait_ready
 from anxin.settings import Settings
 from api.app import create_app
@@ -32,7 +33,8 @@ from gateway.metrics import GatewayMetrics
 from processors.catalogue import all_detectors
 from processors.engine import Engine
 from processors.homes import HomeDirectory
-from processors.local import LocalProcessor, MemorySink
+from processors.local import LocalProcessor
+from records.devices import DeviceRegistry
 
 log = structlog.get_logger("anxin")
 
@@ -46,12 +48,15 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     readiness = Readiness()
     for service in ("broker", "gateway", "api", "processors"):
         readiness.expect(service)
-    registry = await asyncio.to_thread(open_registry, settings)
+    database = await asyncio.to_thread(open_database, settings)
+    registry = DeviceRegistry(database)
 
     # The gateway's broker password lives only in this process: nothing else
     # needs it, and a fresh one each start leaves nothing on disk to steal.
     gateway_password = secrets.token_urlsafe(24)
     account = ServiceAccount.with_password(DEFAULT_SERVICE_USERNAME, gateway_password)
+    offers_password = secrets.token_urlsafe(24)
+    offers_account = ServiceAccount.with_password(settings.alerts.mqtt_username, offers_password)
     dead_letters = FileDeadLetters(settings.data_dir / "deadletter")
     gateway_metrics = GatewayMetrics(metrics)
     refused: set[asyncio.Task[None]] = set()
@@ -75,7 +80,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         host=settings.mqtt.host,
         port=settings.mqtt.port if mqtt_port is None else mqtt_port,
         directory=registry,
-        accounts=[account],
+        accounts=[account, offers_account],
         on_refused=on_refused,
     )
     await broker.start()
@@ -87,13 +92,21 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             )
         }
     )
+    alerting = build_alert_stack(
+        settings,
+        database,
+        offers=offers_client(
+            settings, host=settings.mqtt.host, port=broker.port, password=offers_password
+        ),
+    )
+    alerting.start(stop)
     handoff = InProcessHandoff()
     directory = HomeDirectory(registry)
     await asyncio.to_thread(directory.refresh)
     processor = LocalProcessor(
         Engine(all_detectors(), directory.context_for),
         handoff.subscribe(),
-        MemorySink(),
+        alerting.service,
         directory=directory,
     )
     processor.start()
@@ -151,6 +164,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             await simulation
     await stack.stop()
     await processor.stop()
+    await alerting.aclose()
     server.should_exit = True
     tasks[1].cancel()
     for task in tasks:

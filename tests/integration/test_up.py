@@ -20,6 +20,7 @@ from devices.telemetry import TELEMETRY_TYPES
 from devices.topics import telemetry_topic
 from gateway.deadletter import DeadLetter, FileDeadLetters
 from gateway.localstore import FILE_NAME, LocalStore
+from records.alerts import AlertStore
 from records.devices import DeviceRegistry, open_registry
 from tests.integration.rig import anxin_executable
 
@@ -88,7 +89,8 @@ def device(port: int, device_id: str, password: str) -> mqtt.Client:
 
 
 def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
-    registry = DeviceRegistry(create_engine(f"sqlite:///{up.data_dir / 'anxin.db'}"))
+    registry_engine = create_engine(f"sqlite:///{up.data_dir / 'anxin.db'}")
+    registry = DeviceRegistry(registry_engine)
     registry.add_home(Home(home_id="home-x", lat=22.5, lon=113.4))
     _, password_a = registry.add_device(device_id="dev-a", home_id="home-x", type="vitals")
     registry.add_device(device_id="dev-b", home_id="home-x", type="vitals")
@@ -130,6 +132,14 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
     assert [letter.reason for letter in spoof] == ["topic_mismatch"]
     assert spoof[0].topic == telemetry_topic("home-x", "dev-b")
     assert up.metric('anxin_telemetry_rejected_total{reason="topic_mismatch"}') == 1
+
+    # The SOS press among the samples became an alert, stored with its evidence.
+    alerts = AlertStore(registry_engine)
+    while not (sos := [a for a in alerts.recent() if (a.home_id, a.kind) == ("home-x", "sos")]):
+        assert time.monotonic() < deadline, "the SOS press opened no alert"
+        time.sleep(0.2)
+    assert sos[0].status == "open"
+    assert [(e.device_id, e.type) for e in sos[0].evidence] == [("dev-a", "sos")]
 
 
 def test_up_runs_a_simulated_neighbourhood_and_stops_cleanly(up: Up) -> None:

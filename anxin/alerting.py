@@ -1,0 +1,92 @@
+"""Wiring of the alert service: its store, channels, live streams and timer, from the settings.
+
+`anxin up` and `anxin api` both build an `AlertStack`; only where detections
+come from differs (the in-process runner, or `anxin.detections` on Kafka).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from alerts.escalation import EscalationPolicy
+from alerts.notifiers.base import Channel, Notification
+from alerts.notifiers.fanout import Notifier
+from alerts.notifiers.mqtt import MqttOfferChannel
+from alerts.notifiers.stream import AlertChange, Broadcast, StreamChannel
+from alerts.notifiers.webhook import WebhookChannel
+from alerts.recipients import RecordRecipients
+from alerts.service import AlertService
+from anxin.settings import Settings
+from gateway.mqtt import MqttClient
+from records.accounts import AccountStore
+from records.alerts import AlertStore
+from records.homes import HomeStore
+
+
+@dataclass
+class AlertStack:
+    service: AlertService
+    changes: Broadcast[tuple[int, AlertChange]]
+    """Alert changes with their event ids: the console's live stream."""
+    notifications: Broadcast[Notification]
+    """Notifications for people with a console (dispatchers, families)."""
+    notifier: Notifier
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self, stop: asyncio.Event) -> None:
+        self.tasks.append(
+            asyncio.create_task(self.service.run_timer(stop), name="alert-escalation")
+        )
+
+    async def aclose(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.notifier.aclose()
+        self.changes.close()
+        self.notifications.close()
+
+
+def offers_client(settings: Settings, *, host: str, port: int, password: str) -> MqttClient:
+    """The platform's publishing client for worker offers (its own account and id)."""
+    return MqttClient(
+        host=host,
+        port=port,
+        client_id=settings.alerts.mqtt_username,
+        username=settings.alerts.mqtt_username,
+        password=password,
+        clean_session=True,
+    )
+
+
+def build_alert_stack(
+    settings: Settings, engine: Engine, *, offers: MqttClient | None
+) -> AlertStack:
+    changes: Broadcast[tuple[int, AlertChange]] = Broadcast(maxsize=1024)
+    notifications: Broadcast[Notification] = Broadcast(maxsize=1024)
+    channels: list[Channel] = [StreamChannel(notifications)]
+    alerts = settings.alerts
+    if alerts.webhook_url is not None:
+        secret = None if alerts.webhook_secret is None else alerts.webhook_secret
+        channels.append(
+            WebhookChannel(
+                alerts.webhook_url,
+                secret=None if secret is None else secret.get_secret_value(),
+            )
+        )
+    if offers is not None:
+        channels.append(MqttOfferChannel(offers))
+    notifier = Notifier(channels)
+    service = AlertService(
+        AlertStore(engine),
+        notifier=notifier,
+        recipients=RecordRecipients(AccountStore(engine), HomeStore(engine)),
+        changes=changes,
+        policy=EscalationPolicy(dispatcher_tiers=alerts.dispatcher_tiers),
+    )
+    return AlertStack(service, changes, notifications, notifier)
