@@ -84,6 +84,16 @@ def gateway(http_port: HttpPort = None, data_dir: DataDir = None) -> None:
 
 
 @app.command()
+def api(http_port: HttpPort = None, data_dir: DataDir = None) -> None:
+    """The HTTP API with the alert service (detections from ANXIN_KAFKA__BOOTSTRAP)."""
+    from anxin.api_service import check_alert_secrets, run_api_service
+
+    settings = load_settings(data_dir=data_dir, http__port=http_port)
+    check_alert_secrets(settings)
+    asyncio.run(run_api_service(settings))
+
+
+@app.command()
 def worker(
     data_dir: DataDir = None,
     partitions: Annotated[

@@ -179,6 +179,12 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll a flag that offers no event to wait on (uvicorn's `started`)."""
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
 async def wait_ready(event: asyncio.Event, readiness: Readiness, name: str) -> None:
     await event.wait()
     readiness.ready(name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -20,7 +19,7 @@ from rich.console import Console
 from anxin.alerting import build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
-from anxin.services import build_gateway, http_server, stop_on_signals, wait_ready
+from anxin.services import build_gateway, http_server, stop_on_signals, until, wait_ready
 from anxin.settings import Settings
 from api.app import create_app
 from api.health import Readiness
@@ -126,7 +125,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         asyncio.create_task(server.serve(), name="http"),
         asyncio.create_task(wait_ready(stack.gateway.connected, readiness, "gateway")),
     ]
-    await _until(lambda: server.started)
+    await until(lambda: server.started)
     readiness.ready("api")
     simulation = None
     if simulate:
@@ -171,9 +170,3 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await broker.stop()
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    """Poll a flag that offers no event to wait on (uvicorn's `started`)."""
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.05)

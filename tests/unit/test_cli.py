@@ -50,6 +50,9 @@ class TestHostileArguments:
             ("ANXIN_INFLUX__BATCH_SIZE", "-1", "batch_size"),
             ("ANXIN_HTTP__PORT", "lots", "port"),
             ("ANXIN_MQTT", "{not json", "mqtt"),
+            ("ANXIN_ALERTS__WEBHOOK_URL", "ftp://sms.example", "webhook url"),
+            ("ANXIN_ALERTS__RADIUS_M", "-3", "radius_m"),
+            ("ANXIN_ALERTS__DISPATCHER_TIERS", "0", "dispatcher_tiers"),
         ],
     )
     def test_bad_settings_are_named(
@@ -66,6 +69,20 @@ class TestHostileArguments:
         )
         assert result.returncode == 2
         assert "ANXIN_MQTT__PASSWORD" in result.stderr
+
+    def test_production_api_refuses_the_placeholder_offers_password(self, tmp_path: Path) -> None:
+        result = anxin(
+            "api",
+            "--data-dir",
+            str(tmp_path),
+            env={
+                "ANXIN_ENVIRONMENT": "production",
+                "ANXIN_MQTT__PASSWORD": "a-real-gateway-secret",
+                "ANXIN_ADMIN_PASSWORD": "a-long-admin-password",
+            },
+        )
+        assert result.returncode == 2
+        assert "ANXIN_ALERTS__MQTT_PASSWORD" in result.stderr
 
 
 class TestProvisioning:
