@@ -54,7 +54,6 @@ def test_the_database_refuses_a_second_open_alert_of_a_kind_in_a_home(
             open_slot=open_slot,
             opened_at=NOW,
             updated_at=NOW,
-            summary="fall",
             body={},
         )
 
