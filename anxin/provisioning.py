@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from anxin.registry import open_registry
-from anxin.settings import Settings
+from anxin.settings import PLACEHOLDER, Settings
 from broker.access import ServiceAccount
 from broker.mosquitto import export_mosquitto_config
 from devices.registry import Home
@@ -86,8 +86,14 @@ def broker_config(
 ) -> None:
     password = settings.mqtt.password.get_secret_value()
     names = accounts or [settings.mqtt.username]
+    offers_password = settings.alerts.mqtt_password.get_secret_value()
     try:
         service = [ServiceAccount.with_password(name, password) for name in names]
+        if offers_password != PLACEHOLDER and settings.alerts.mqtt_username not in names:
+            # The account `anxin api` publishes worker offers with, on its own password.
+            service.append(
+                ServiceAccount.with_password(settings.alerts.mqtt_username, offers_password)
+            )
         paths = export_mosquitto_config(open_registry(settings), service, out_dir, owner=owner)
     except ValueError as error:
         raise _fail(str(error)) from None

@@ -145,3 +145,39 @@ class TestProvisioning:
         )
         assert result.returncode == 2
         assert "does not exist" in result.stderr
+
+
+class TestBrokerConfig:
+    def test_the_offers_account_gets_its_own_password(self, tmp_path: Path) -> None:
+        out = tmp_path / "auth"
+        result = anxin(
+            "broker-config",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+            env={
+                "ANXIN_MQTT__PASSWORD": "gateway-secret",
+                "ANXIN_ALERTS__MQTT_PASSWORD": "offers-secret",
+            },
+        )
+        assert result.returncode == 0, result.stderr
+        users = [line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()]
+        assert sorted(users) == ["anxin-dispatch", "anxin-gateway"]
+        hashes = dict(line.split(":", 1) for line in (out / "passwd").read_text().splitlines())
+        assert hashes["anxin-dispatch"] != hashes["anxin-gateway"]
+
+    def test_without_an_offers_password_only_the_gateway_is_exported(self, tmp_path: Path) -> None:
+        out = tmp_path / "auth"
+        result = anxin(
+            "broker-config",
+            "--out",
+            str(out),
+            "--data-dir",
+            str(tmp_path),
+            env={"ANXIN_MQTT__PASSWORD": "gateway-secret"},
+        )
+        assert result.returncode == 0, result.stderr
+        assert [line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()] == [
+            "anxin-gateway"
+        ]
