@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -21,9 +22,13 @@ from alerts.notifiers.webhook import WebhookChannel
 from alerts.recipients import RecordRecipients
 from alerts.service import AlertService
 from anxin.settings import Settings
+from api.context import ApiContext
+from api.tokens import TokenIssuer, load_secret
 from gateway.mqtt import MqttClient
 from records.accounts import AccountStore
 from records.alerts import AlertStore
+from records.audit import AuditLog
+from records.devices import DeviceRegistry
 from records.homes import HomeStore
 
 
@@ -90,3 +95,28 @@ def build_alert_stack(
         policy=EscalationPolicy(dispatcher_tiers=alerts.dispatcher_tiers),
     )
     return AlertStack(service, changes, notifications, notifier)
+
+
+def api_context(settings: Settings, engine: Engine, alerting: AlertStack) -> ApiContext:
+    """What the API's routes work with, over the same database and alert service."""
+    http = settings.http
+    secret = (
+        http.token_secret.get_secret_value().encode()
+        if http.token_secret is not None
+        else load_secret(settings.data_dir / "token.key")
+    )
+    return ApiContext(
+        tokens=TokenIssuer(
+            secret,
+            access_ttl=timedelta(minutes=http.access_token_minutes),
+            refresh_ttl=timedelta(days=http.refresh_token_days),
+        ),
+        accounts=AccountStore(engine),
+        homes=HomeStore(engine),
+        registry=DeviceRegistry(engine),
+        alerts=alerting.service.store,
+        alert_service=alerting.service,
+        changes=alerting.changes,
+        notifications=alerting.notifications,
+        audit=AuditLog(engine),
+    )

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import CollectorRegistry
 
 from alerts.intake import KafkaDetections
 from alerts.service import AlertService
-from anxin.alerting import build_alert_stack, offers_client
+from anxin.admin import ADMIN, ensure_admin
+from anxin.alerting import api_context, build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
 from anxin.services import http_server, stop_on_signals, until
 from anxin.settings import PLACEHOLDER, Settings, SettingsError
 from api.app import create_app
 from api.health import Readiness
+from records.accounts import AccountStore
 
 log = structlog.get_logger("anxin.api")
 
@@ -72,6 +76,16 @@ async def run_api_service(settings: Settings) -> None:
         ),
     )
     alerting.start(stop)
+    admin_password = settings.admin_password
+    generated = await asyncio.to_thread(
+        ensure_admin,
+        AccountStore(database),
+        None if admin_password is None else admin_password.get_secret_value(),
+        now=datetime.now(UTC),
+    )
+    if generated is not None:
+        log.warning("admin_created", username=ADMIN, hint="password printed on stderr once")
+        print(f"anxin: admin password (shown once): {generated}", file=sys.stderr)
     tasks: list[asyncio.Task[None]] = []
     if settings.kafka.bootstrap:
         tasks.append(
@@ -88,7 +102,16 @@ async def run_api_service(settings: Settings) -> None:
     else:
         log.warning("no_detections_source", hint="set ANXIN_KAFKA__BOOTSTRAP")
     readiness.ready("alerts")
-    server = http_server(settings, create_app(readiness=readiness, metrics=metrics))
+    server = http_server(
+        settings,
+        create_app(
+            readiness=readiness,
+            metrics=metrics,
+            context=api_context(settings, database, alerting),
+            cors_origins=settings.http.cors_origins,
+            max_body_bytes=settings.http.max_body_bytes,
+        ),
+    )
     serving = asyncio.create_task(server.serve(), name="http")
     await until(lambda: server.started or serving.done())
     readiness.ready("api")

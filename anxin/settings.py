@@ -132,6 +132,17 @@ class DatabaseSettings(_Section):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65_535)
+    token_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs access tokens; unset: a random one kept in the data dir",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=7, ge=1, le=90)
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="origins allowed to call the API from a browser; none: off"
+    )
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
 
 
 class Settings(BaseSettings):

@@ -16,7 +16,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
-from anxin.alerting import build_alert_stack, offers_client
+from anxin.admin import ADMIN, ensure_admin
+from anxin.alerting import api_context, build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
 from anxin.services import build_gateway, http_server, stop_on_signals, until, wait_ready
@@ -33,6 +34,7 @@ from processors.catalogue import all_detectors
 from processors.engine import Engine
 from processors.homes import HomeDirectory
 from processors.local import LocalProcessor
+from records.accounts import AccountStore
 from records.devices import DeviceRegistry
 
 log = structlog.get_logger("anxin")
@@ -99,6 +101,13 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         ),
     )
     alerting.start(stop)
+    admin_password = settings.admin_password
+    generated = await asyncio.to_thread(
+        ensure_admin,
+        AccountStore(database),
+        None if admin_password is None else admin_password.get_secret_value(),
+        now=datetime.now(UTC),
+    )
     handoff = InProcessHandoff()
     directory = HomeDirectory(registry)
     await asyncio.to_thread(directory.refresh)
@@ -120,7 +129,16 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         shared_subscription=False,
     )
     stack.start()
-    server = http_server(settings, create_app(readiness=readiness, metrics=metrics))
+    server = http_server(
+        settings,
+        create_app(
+            readiness=readiness,
+            metrics=metrics,
+            context=api_context(settings, database, alerting),
+            cors_origins=settings.http.cors_origins,
+            max_body_bytes=settings.http.max_body_bytes,
+        ),
+    )
     tasks = [
         asyncio.create_task(server.serve(), name="http"),
         asyncio.create_task(wait_ready(stack.gateway.connected, readiness, "gateway")),
@@ -144,8 +162,16 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     http_port = (
         server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
     )
+    if generated is not None:
+        login = f"user {ADMIN}, password {generated} (generated; shown once)"
+    elif admin_password is not None:
+        login = f"user {ADMIN}, password from ANXIN_ADMIN_PASSWORD"
+    else:
+        login = f"user {ADMIN}, password as generated at the first start"
     lines = [
         "[bold green]Anxin is up[/bold green]",
+        f"  console  http://{settings.http.host}:{http_port}/",
+        f"  login    {login}",
         f"  api      http://{settings.http.host}:{http_port}/openapi.json",
         f"  health   http://{settings.http.host}:{http_port}/healthz",
         f"  metrics  http://{settings.http.host}:{http_port}/metrics",

@@ -112,6 +112,17 @@ class AccountStore:
             row = session.get(AccountRow, username)
             return None if row is None else _account(session, row)
 
+    def set_password(self, username: str, password: str) -> bool:
+        """Replace a password; False when there is no such account."""
+        if not 8 <= len(password) <= 256:
+            raise AccountError("a password has 8 to 256 characters")
+        with Session(self._engine) as session, session.begin():
+            row = session.get(AccountRow, username)
+            if row is None:
+                return False
+            row.password_hash = _hasher.hash(password)
+            return True
+
     def link_home(self, username: str, home_id: str) -> None:
         with Session(self._engine) as session, session.begin():
             row = session.get(AccountRow, username)

@@ -14,7 +14,7 @@ increasing sequence each, so a reader can resume after the last id it saw
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,11 @@ class Base(DeclarativeBase):
 
 def _utc() -> DateTime:
     return DateTime(timezone=True)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A time read back from a column: SQLite returns it without its (UTC) offset."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class HomeRow(Base):
@@ -163,7 +169,11 @@ class AppliedDetectionRow(Base):
 
 class DispatchRow(Base):
     __tablename__ = "dispatches"
-    __table_args__ = (Index("ix_dispatches_status", "status"),)
+    __table_args__ = (
+        Index("ix_dispatches_status", "status"),
+        Index("ix_dispatches_offer_deadline", "offer_deadline"),
+        UniqueConstraint("booking_id", "scheduled_for", name="uq_dispatches_booking_occurrence"),
+    )
 
     dispatch_id: Mapped[str] = mapped_column(ID, primary_key=True)
     alert_id: Mapped[str | None] = mapped_column(
@@ -174,11 +184,18 @@ class DispatchRow(Base):
     )
     home_id: Mapped[str] = mapped_column(ForeignKey("homes.home_id"), index=True)
     service: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(16))
+    """`automatic`, `dispatcher` or `booking`: the SLA report leaves bookings out."""
     status: Mapped[str] = mapped_column(String(16))
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(_utc())
     scheduled_for: Mapped[datetime] = mapped_column(_utc())
+    """When the service is due (creation time for "as soon as possible"). With
+    `booking_id` unique: the database itself refuses a second dispatch for one
+    occurrence of a booking."""
     offer_deadline: Mapped[datetime | None] = mapped_column(_utc(), nullable=True)
+    """The open offer's deadline while `offered`, else NULL: the timer's query."""
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The whole dispatch as its pydantic model dumps it (offers, step times, notes, rating)."""
 
@@ -190,6 +207,9 @@ class DispatchEventRow(Base):
     dispatch_id: Mapped[str] = mapped_column(ForeignKey("dispatches.dispatch_id"), index=True)
     at: Mapped[datetime] = mapped_column(_utc())
     event: Mapped[str] = mapped_column(String(32))
+    """The status reached (`offered`, `accepted`, ...), or `rated`."""
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The worker the step concerns (offered to, declined by, ...)."""
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(500), default="")
 
