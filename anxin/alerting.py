@@ -25,6 +25,7 @@ from anxin.settings import Settings
 from api.context import ApiContext
 from api.tokens import TokenIssuer, load_secret
 from gateway.mqtt import MqttClient
+from gateway.timeseries import TimeSeriesReader
 from records.accounts import AccountStore
 from records.alerts import AlertStore
 from records.audit import AuditLog
@@ -97,7 +98,9 @@ def build_alert_stack(
     return AlertStack(service, changes, notifications, notifier)
 
 
-def api_context(settings: Settings, engine: Engine, alerting: AlertStack) -> ApiContext:
+def api_context(
+    settings: Settings, engine: Engine, alerting: AlertStack, timeseries: TimeSeriesReader
+) -> ApiContext:
     """What the API's routes work with, over the same database and alert service."""
     http = settings.http
     secret = (
@@ -119,4 +122,5 @@ def api_context(settings: Settings, engine: Engine, alerting: AlertStack) -> Api
         changes=alerting.changes,
         notifications=alerting.notifications,
         audit=AuditLog(engine),
+        timeseries=timeseries,
     )

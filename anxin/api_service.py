@@ -23,7 +23,7 @@ from anxin.admin import ADMIN, ensure_admin
 from anxin.alerting import api_context, build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
-from anxin.services import http_server, stop_on_signals, until
+from anxin.services import http_server, open_time_series, stop_on_signals, until
 from anxin.settings import PLACEHOLDER, Settings, SettingsError
 from api.app import create_app
 from api.health import Readiness
@@ -65,6 +65,7 @@ async def run_api_service(settings: Settings) -> None:
     for service in ("api", "alerts"):
         readiness.expect(service)
     database = await asyncio.to_thread(open_database, settings)
+    time_series = await open_time_series(settings)
     alerting = build_alert_stack(
         settings,
         database,
@@ -107,7 +108,7 @@ async def run_api_service(settings: Settings) -> None:
         create_app(
             readiness=readiness,
             metrics=metrics,
-            context=api_context(settings, database, alerting),
+            context=api_context(settings, database, alerting, time_series.reader),
             cors_origins=settings.http.cors_origins,
             max_body_bytes=settings.http.max_body_bytes,
         ),
@@ -122,4 +123,6 @@ async def run_api_service(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await alerting.aclose()
+    for close in time_series.closers:
+        await close()
     database.dispose()

@@ -134,7 +134,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         create_app(
             readiness=readiness,
             metrics=metrics,
-            context=api_context(settings, database, alerting),
+            context=api_context(settings, database, alerting, stack.time_series.reader),
             cors_origins=settings.http.cors_origins,
             max_body_bytes=settings.http.max_body_bytes,
         ),

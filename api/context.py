@@ -18,6 +18,7 @@ from alerts.notifiers.ratelimit import RateLimiter, RatePolicy
 from alerts.notifiers.stream import AlertChange, Broadcast
 from alerts.service import AlertService
 from api.tokens import TokenIssuer
+from gateway.timeseries import TimeSeriesReader
 from records.accounts import AccountStore
 from records.alerts import AlertStore
 from records.audit import AuditLog
@@ -44,6 +45,7 @@ class ApiContext:
     changes: Broadcast[tuple[int, AlertChange]]
     notifications: Broadcast[Notification]
     audit: AuditLog
+    timeseries: TimeSeriesReader
     clock: Callable[[], datetime] = _utc_now
     logins: RateLimiter = field(default_factory=_login_limiter)
     """Login attempts per username and per client address: 10, refilled over 5 minutes."""

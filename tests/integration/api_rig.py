@@ -7,6 +7,7 @@ in a background thread and called over HTTP, as clients do.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from api.app import create_app
 from api.context import ApiContext
 from api.health import Readiness
 from devices.registry import Home
+from gateway.localstore import FILE_NAME, LocalStore
 from records.accounts import AccountStore, NewAccount
 from records.devices import DeviceRegistry
 
@@ -54,7 +56,8 @@ class ApiRig:
                 now=NOW,
             )
         self.alerting = build_alert_stack(settings, engine, offers=None)
-        self.context: ApiContext = api_context(settings, engine, self.alerting)
+        self.timeseries = LocalStore(settings.data_dir / FILE_NAME)
+        self.context: ApiContext = api_context(settings, engine, self.alerting, self.timeseries)
         self.app = create_app(
             readiness=Readiness(),
             metrics=CollectorRegistry(),
@@ -82,6 +85,7 @@ class ApiRig:
         self.client.close()
         self.server.should_exit = True
         self._thread.join(10)
+        asyncio.run(self.timeseries.aclose())
 
     def token(self, username: str) -> str:
         if username not in self._tokens:
