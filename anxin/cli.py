@@ -377,6 +377,44 @@ def broker_config(
     export(load_settings(data_dir=data_dir), out, account or [], owner)
 
 
+report_app = typer.Typer(help="Reports from the records.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("sla")
+def report_sla(
+    since: Annotated[
+        str,
+        typer.Option(help="window start: ISO 8601 date or date-time (UTC unless an offset)"),
+    ],
+    until: Annotated[
+        str | None, typer.Option(help="window end, exclusive (same format); default now")
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Time to acknowledge, accept, arrive and resolve alarms, against the telecare targets."""
+    from datetime import UTC, datetime
+
+    from anxin.registry import open_database
+    from anxin.report import parse_window, run_sla_report
+
+    now = datetime.now(UTC)
+    try:
+        start, end = parse_window(since, until, now=now)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if json_file is not None and not json_file.resolve().parent.is_dir():
+        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    engine = open_database(load_settings(data_dir=data_dir))
+    try:
+        run_sla_report(engine, start, end, now=now, console=Console(), json_path=json_file)
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     """Console entry: configuration mistakes end with a clear message, not a traceback."""
     try:

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devices.envelope import Name
@@ -65,29 +66,36 @@ class AccountStore:
             raise AccountError("a worker account names its worker_id")
         if new.role != "family" and new.home_ids:
             raise AccountError("only a family account is linked to homes")
-        with Session(self._engine) as session, session.begin():
-            if session.get(AccountRow, new.username) is not None:
-                raise AccountError(f"username {new.username} is taken")
-            if new.worker_id is not None and session.get(WorkerRow, new.worker_id) is None:
-                raise AccountError(f"worker {new.worker_id} does not exist")
-            for home_id in new.home_ids:
-                if session.get(HomeRow, home_id) is None:
-                    raise AccountError(f"home {home_id} does not exist")
-            session.add(
-                AccountRow(
-                    username=new.username,
-                    password_hash=_hasher.hash(new.password.get_secret_value()),
-                    role=new.role,
-                    tier=new.tier if new.role == "dispatcher" else None,
-                    worker_id=new.worker_id,
-                    created_at=now,
+        password_hash = _hasher.hash(new.password.get_secret_value())  # slow: outside the lock
+        try:
+            with Session(self._engine) as session, session.begin():
+                if session.get(AccountRow, new.username) is not None:
+                    raise AccountError(f"username {new.username} is taken")
+                if new.worker_id is not None and session.get(WorkerRow, new.worker_id) is None:
+                    raise AccountError(f"worker {new.worker_id} does not exist")
+                for home_id in new.home_ids:
+                    if session.get(HomeRow, home_id) is None:
+                        raise AccountError(f"home {home_id} does not exist")
+                session.add(
+                    AccountRow(
+                        username=new.username,
+                        password_hash=password_hash,
+                        role=new.role,
+                        tier=new.tier if new.role == "dispatcher" else None,
+                        worker_id=new.worker_id,
+                        created_at=now,
+                    )
                 )
-            )
-            session.flush()
-            session.add_all(
-                FamilyHomeRow(username=new.username, home_id=home_id)
-                for home_id in dict.fromkeys(new.home_ids)
-            )
+                session.flush()
+                session.add_all(
+                    FamilyHomeRow(username=new.username, home_id=home_id)
+                    for home_id in dict.fromkeys(new.home_ids)
+                )
+        except IntegrityError:  # created concurrently between the check and the commit
+            taken = f"username {new.username}"
+            if new.worker_id is not None:
+                taken += f" or a login for worker {new.worker_id}"
+            raise AccountError(f"{taken} is taken") from None
         return Account(
             username=new.username,
             role=new.role,

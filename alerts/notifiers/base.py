@@ -15,8 +15,11 @@ from processors.detection import AlertKind, Service, Severity
 RecipientKind = Literal["dispatcher", "family", "emergency_contact", "worker"]
 
 NotificationReason = Literal[
-    "opened", "escalated", "reminder", "cancelled", "cancel_noted", "resolved", "offer"
+    "opened", "escalated", "reminder", "cancelled", "cancel_noted", "resolved", "offer", "queued"
 ]
+"""`offer`: a dispatch offered to a worker; `queued`: a dispatch nobody could take, now in
+the dispatchers' queue; `cancelled` to a worker: a dispatch they were offered or held was
+called off."""
 
 
 class Recipient(BaseModel):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 02:37:06.192711
+Create Date: 2026-11-24 02:42:04.548172
 """
 
 from __future__ import annotations
@@ -186,6 +186,8 @@ def upgrade() -> None:
         sa.Column("booking_id", sa.String(length=64), nullable=True),
         sa.Column("home_id", sa.String(length=64), nullable=False),
         sa.Column("service", sa.String(length=16), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("origin", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("worker_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -205,11 +207,13 @@ def upgrade() -> None:
             ["homes.home_id"],
         ),
         sa.PrimaryKeyConstraint("dispatch_id"),
+        sa.UniqueConstraint("booking_id", "scheduled_for", name="uq_dispatches_booking_occurrence"),
     )
     with op.batch_alter_table("dispatches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dispatches_alert_id"), ["alert_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_dispatches_booking_id"), ["booking_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_dispatches_home_id"), ["home_id"], unique=False)
+        batch_op.create_index("ix_dispatches_offer_deadline", ["offer_deadline"], unique=False)
         batch_op.create_index("ix_dispatches_status", ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_dispatches_worker_id"), ["worker_id"], unique=False)
 
@@ -233,6 +237,7 @@ def upgrade() -> None:
         sa.Column("dispatch_id", sa.String(length=64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("worker_id", sa.String(length=64), nullable=True),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(
@@ -256,6 +261,7 @@ def downgrade() -> None:
     with op.batch_alter_table("dispatches", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dispatches_worker_id"))
         batch_op.drop_index("ix_dispatches_status")
+        batch_op.drop_index("ix_dispatches_offer_deadline")
         batch_op.drop_index(batch_op.f("ix_dispatches_home_id"))
         batch_op.drop_index(batch_op.f("ix_dispatches_booking_id"))
         batch_op.drop_index(batch_op.f("ix_dispatches_alert_id"))
