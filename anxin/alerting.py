@@ -13,12 +13,15 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from alerts.dispatching import DispatchService
 from alerts.escalation import EscalationPolicy
+from alerts.matching import MatchRules
 from alerts.notifiers.base import Channel, Notification
 from alerts.notifiers.fanout import Notifier
 from alerts.notifiers.mqtt import MqttOfferChannel
 from alerts.notifiers.stream import AlertChange, Broadcast, StreamChannel
 from alerts.notifiers.webhook import WebhookChannel
+from alerts.offers import OfferTimeouts
 from alerts.recipients import RecordRecipients
 from alerts.service import AlertService
 from anxin.settings import Settings
@@ -29,13 +32,17 @@ from gateway.timeseries import TimeSeriesReader
 from records.accounts import AccountStore
 from records.alerts import AlertStore
 from records.audit import AuditLog
+from records.bookings import BookingStore
 from records.devices import DeviceRegistry
+from records.dispatches import DispatchStore
 from records.homes import HomeStore
+from records.workers import WorkerStore
 
 
 @dataclass
 class AlertStack:
     service: AlertService
+    dispatching: DispatchService
     changes: Broadcast[tuple[int, AlertChange]]
     """Alert changes with their event ids: the console's live stream."""
     notifications: Broadcast[Notification]
@@ -43,10 +50,12 @@ class AlertStack:
     notifier: Notifier
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def start(self, stop: asyncio.Event) -> None:
-        self.tasks.append(
-            asyncio.create_task(self.service.run_timer(stop), name="alert-escalation")
-        )
+    async def start(self, stop: asyncio.Event) -> None:
+        await self.dispatching.start()
+        self.tasks += [
+            asyncio.create_task(self.service.run_timer(stop), name="alert-escalation"),
+            asyncio.create_task(self.dispatching.run_timer(stop), name="dispatch-offers"),
+        ]
 
     async def aclose(self) -> None:
         for task in self.tasks:
@@ -88,14 +97,29 @@ def build_alert_stack(
     if offers is not None:
         channels.append(MqttOfferChannel(offers))
     notifier = Notifier(channels)
+    accounts, homes = AccountStore(engine), HomeStore(engine)
     service = AlertService(
         AlertStore(engine),
         notifier=notifier,
-        recipients=RecordRecipients(AccountStore(engine), HomeStore(engine)),
+        recipients=RecordRecipients(accounts, homes),
         changes=changes,
         policy=EscalationPolicy(dispatcher_tiers=alerts.dispatcher_tiers),
     )
-    return AlertStack(service, changes, notifications, notifier)
+    dispatching = DispatchService(
+        DispatchStore(engine),
+        BookingStore(engine),
+        WorkerStore(engine),
+        homes,
+        accounts,
+        notifier=notifier,
+        alerts=service,
+        rules=MatchRules(radius_m=alerts.radius_m, max_active_jobs=alerts.max_active_jobs),
+        timeouts=OfferTimeouts(
+            critical_s=alerts.offer_timeout_critical_s, other_s=alerts.offer_timeout_s
+        ),
+        booking_lead=timedelta(hours=alerts.booking_lead_h),
+    )
+    return AlertStack(service, dispatching, changes, notifications, notifier)
 
 
 def api_context(
@@ -119,6 +143,7 @@ def api_context(
         registry=DeviceRegistry(engine),
         alerts=alerting.service.store,
         alert_service=alerting.service,
+        dispatching=alerting.dispatching,
         changes=alerting.changes,
         notifications=alerting.notifications,
         audit=AuditLog(engine),

@@ -76,7 +76,7 @@ async def run_api_service(settings: Settings) -> None:
             password=settings.alerts.mqtt_password.get_secret_value(),
         ),
     )
-    alerting.start(stop)
+    await alerting.start(stop)
     admin_password = settings.admin_password
     generated = await asyncio.to_thread(
         ensure_admin,

@@ -100,7 +100,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             settings, host=settings.mqtt.host, port=broker.port, password=offers_password
         ),
     )
-    alerting.start(stop)
+    await alerting.start(stop)
     admin_password = settings.admin_password
     generated = await asyncio.to_thread(
         ensure_admin,

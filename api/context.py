@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from alerts.notifiers.base import Notification
 from alerts.notifiers.ratelimit import RateLimiter, RatePolicy
 from alerts.notifiers.stream import AlertChange, Broadcast
+from alerts.dispatching import DispatchService
 from alerts.service import AlertService
 from api.tokens import TokenIssuer
 from gateway.timeseries import TimeSeriesReader
@@ -42,6 +43,7 @@ class ApiContext:
     registry: DeviceRegistry
     alerts: AlertStore
     alert_service: AlertService
+    dispatching: DispatchService
     changes: Broadcast[tuple[int, AlertChange]]
     notifications: Broadcast[Notification]
     audit: AuditLog

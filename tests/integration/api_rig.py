@@ -56,6 +56,7 @@ class ApiRig:
                 now=NOW,
             )
         self.alerting = build_alert_stack(settings, engine, offers=None)
+        asyncio.run(self.alerting.dispatching.start())  # loads the (empty) roster
         self.timeseries = LocalStore(settings.data_dir / FILE_NAME)
         self.context: ApiContext = api_context(settings, engine, self.alerting, self.timeseries)
         self.app = create_app(
