@@ -146,8 +146,9 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     await until(lambda: server.started)
     readiness.ready("api")
     simulation = None
+    demo: dict[str, str] = {}
     if simulate:
-        from anxin.simulation import start_simulation
+        from anxin.simulation import provision_people, start_simulation
 
         simulation = await start_simulation(
             settings,
@@ -159,6 +160,9 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             stop=stop,
         )
         await asyncio.to_thread(directory.refresh)  # the simulated homes just provisioned
+        demo = await provision_people(
+            settings, database, alerting.dispatching, homes=simulate, seed=seed
+        )
     http_port = (
         server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
     )
@@ -180,6 +184,14 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     ]
     if simulate:
         lines.append(f"  homes    {simulate} simulated (seed {seed})")
+        workers = sorted(
+            (name for name in demo if name.startswith("worker-")),
+            key=lambda name: int(name.removeprefix("worker-")),
+        )
+        lines.append(
+            f"  demo     dispatcher, family, {workers[0]}..{workers[-1]}: password"
+            f" {demo['dispatcher']} (in {settings.data_dir / 'demo-logins.json'})"
+        )
     console.print("\n".join(lines), highlight=False)
     await stop.wait()
     log.info("anxin_stopping")

@@ -135,6 +135,19 @@ def build_fleet(
     )
 
 
+def random_place(
+    rng: random.Random, centre: tuple[float, float], radius_km: float
+) -> tuple[float, float]:
+    """A point uniformly distributed over the disc of `radius_km` around `centre`."""
+    distance = radius_km * math.sqrt(rng.random())
+    bearing = rng.uniform(0, 2 * math.pi)
+    lat = centre[0] + distance * math.cos(bearing) / _KM_PER_DEGREE
+    lon = centre[1] + distance * math.sin(bearing) / (
+        _KM_PER_DEGREE * math.cos(math.radians(centre[0]))
+    )
+    return lat, lon
+
+
 def build_home(
     index: int,
     *,
@@ -145,12 +158,7 @@ def build_home(
 ) -> FleetHome:
     home_id = home_id_for(index)
     rng = random.Random(f"{seed}:{home_id}:home")
-    distance = radius_km * math.sqrt(rng.random())
-    bearing = rng.uniform(0, 2 * math.pi)
-    lat = centre[0] + distance * math.cos(bearing) / _KM_PER_DEGREE
-    lon = centre[1] + distance * math.sin(bearing) / (
-        _KM_PER_DEGREE * math.cos(math.radians(centre[0]))
-    )
+    lat, lon = random_place(rng, centre, radius_km)
     home = Home(
         home_id=home_id,
         address=f"{rng.randint(1, 300)} Simulated Lane, Zhongshan (simulated home {index})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -149,6 +150,22 @@ def test_up_runs_a_simulated_neighbourhood_and_stops_cleanly(up: Up) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.3)
     assert (up.data_dir / "simulator-credentials.json").stat().st_mode & 0o777 == 0o600
+    # The neighbourhood has people: demo logins that open the API, and workers on duty.
+    logins_file = up.data_dir / "demo-logins.json"
+    while not logins_file.exists():  # written once the people are provisioned
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert logins_file.stat().st_mode & 0o777 == 0o600
+    logins = json.loads(logins_file.read_text())
+    assert {"dispatcher", "family", "worker-1", "worker-5"} <= set(logins)
+    for username in ("dispatcher", "family", "worker-1"):
+        token = httpx.post(
+            f"http://127.0.0.1:{up.http_port}/api/v1/auth/token",
+            data={"username": username, "password": logins[username]},
+            timeout=10,
+        )
+        assert token.status_code == 200, token.text
+        assert token.json()["role"] == username.split("-")[0]
     process = up.process.process
     assert process is not None
     process.send_signal(signal.SIGTERM)
