@@ -77,6 +77,8 @@ async def start_simulation(
 DEMO_LOGINS = "demo-logins.json"
 FAMILY_HOMES = 3
 """Simulated homes the demo family account is linked to."""
+WORKER_LOGINS = 10
+"""Simulated workers who get a login (hashing thousands of passwords would delay start-up)."""
 
 
 def demo_logins_path(settings: Settings) -> Path:
@@ -94,8 +96,8 @@ async def provision_people(
     """Residents, care workers and demo logins for a simulated neighbourhood.
 
     Workers (one per two homes, every skill covered) are added through the dispatch
-    service, so they are matched at once; a dispatcher, the workers and a family
-    linked to the first homes get logins whose passwords are generated once and kept
+    service, so they are matched at once; a dispatcher, the first workers and a
+    family linked to the first homes get logins whose passwords are generated once and kept
     in a 0600 file in the data dir. Returns username -> password.
     """
     path = demo_logins_path(settings)
@@ -132,17 +134,20 @@ async def provision_people(
             logins[username] = password
 
     await asyncio.to_thread(people)
-    for worker in build_staff(workers_for(homes), seed=seed, today=now.date()):
+    staff = build_staff(workers_for(homes), seed=seed, today=now.date())
+    for index, worker in enumerate(staff):
+        login = index < WORKER_LOGINS
         if await asyncio.to_thread(dispatching.workers.get, worker.worker_id) is None:
             await dispatching.add_worker(
                 NewWorker(
                     **worker.model_dump(),
                     on_shift=True,
-                    username=worker.worker_id,
-                    password=SecretStr(password),
+                    username=worker.worker_id if login else None,
+                    password=SecretStr(password) if login else None,
                 )
             )
-        logins[worker.worker_id] = password
+        if login:
+            logins[worker.worker_id] = password
     path.touch(mode=0o600)
     path.chmod(0o600)
     path.write_text(json.dumps(logins, indent=2) + "\n")
