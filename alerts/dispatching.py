@@ -25,6 +25,7 @@ import structlog
 from alerts import dispatches as core
 from alerts.alert_jobs import AlertJobs
 from alerts.bookings import Daily, EveryNDays, Once, Weekly
+from alerts.candidates import Candidates
 from alerts.dispatches import (
     DeclineReason,
     Dispatch,
@@ -96,6 +97,7 @@ class DispatchService:
         new_id: Callable[[], str] = new_dispatch_id,
     ) -> None:
         self.dispatches = dispatches
+        self.bookings = bookings
         self.workers = workers
         self.alerts = alerts
         self.rules = rules
@@ -117,6 +119,8 @@ class DispatchService:
             bookings, dispatches, self.rounds, lead=booking_lead, new_id=new_id
         )
         self.alert_jobs = AlertJobs(dispatches, self.rounds, alerts, clock=clock, new_id=new_id)
+        self.candidates = Candidates(self.rounds, alerts=None if alerts is None else alerts.store)
+        """Who could take a job, for a dispatcher choosing by hand."""
 
     @property
     def roster(self) -> Roster:
@@ -174,9 +178,12 @@ class DispatchService:
         severity: Severity | None = None,
         origin: Literal["dispatcher", "automatic"] = "dispatcher",
         scheduled_for: datetime | None = None,
+        worker_id: str | None = None,
     ) -> Dispatch:
-        """A dispatch a dispatcher asks for, offered at once; severity defaults to the
-        alert's (or `medium`). `HomeNotFound`, `AlertNotFound`, `ValueError` pass through."""
+        """A dispatch a dispatcher asks for, offered at once: to `worker_id` if given (as
+        `offer_to` judges them, before anything is stored), else to the round's best.
+        Severity defaults to the alert's (or `medium`). `HomeNotFound`, `AlertNotFound`,
+        `WorkerNotFound`, `NotEligible`, `ValueError` pass through."""
         if scheduled_for is not None and scheduled_for.utcoffset() is None:
             raise ValueError("scheduled_for must be timezone-aware")
         home = await self.rounds.home(home_id)
@@ -201,8 +208,17 @@ class DispatchService:
             alert_id=alert_id,
             scheduled_for=scheduled_for,
         )
-        await asyncio.to_thread(self.dispatches.create, dispatch, actor=actor)
+        if worker_id is not None:
+            # Stored already offered: a pending dispatch would be the timer's round's to take.
+            now = dispatch.created_at
+            await self._check_choice(dispatch, worker_id, now)
+            deadline = now + self.timeouts.for_severity(dispatch.severity)
+            dispatch = core.offer(dispatch, worker_id, now=now, deadline=deadline)
+        stored = await asyncio.to_thread(self.dispatches.create, dispatch, actor=actor)
         log.info("dispatch_created", dispatch_id=dispatch.dispatch_id, alert_id=alert_id)
+        if worker_id is not None and stored is not None:
+            await self.rounds.announce(stored, dispatch.created_at)
+            return stored.dispatch
         return (await self.rounds.round(dispatch.dispatch_id, actor=ROUND)).dispatch
 
     async def offer_to(self, dispatch_id: str, worker_id: str, *, actor: str) -> Dispatch:
@@ -211,15 +227,9 @@ class DispatchService:
         Skill, credential and shift still hold (`NotEligible`); distance and load are
         the dispatcher's call. The usual timeout applies, then the round goes on.
         """
-        worker = await asyncio.to_thread(self.workers.get, worker_id)
-        if worker is None:
-            raise WorkerNotFound(worker_id)
         now = self.clock()
         current = await self.rounds.get(dispatch_id)
-        job = await self.rounds.job(current, now)
-        failed = [r for r in eligible(worker, job, self.rules) if r in SAFETY_FILTERS]
-        if failed:
-            raise NotEligible(dispatch_id, worker_id, failed)
+        await self._check_choice(current, worker_id, now)
         deadline = now + self.timeouts.for_severity(current.severity)
         return await self._apply(
             dispatch_id,
@@ -227,11 +237,63 @@ class DispatchService:
             actor=actor,
         )
 
+    async def _check_choice(self, dispatch: Dispatch, worker_id: str, now: datetime) -> None:
+        """A dispatcher's choice must exist and pass the safety filters."""
+        worker = await asyncio.to_thread(self.workers.get, worker_id)
+        if worker is None:
+            raise WorkerNotFound(worker_id)
+        job = await self.rounds.job(dispatch, now)
+        failed = [r for r in eligible(worker, job, self.rules) if r in SAFETY_FILTERS]
+        if failed:
+            raise NotEligible(dispatch.dispatch_id, worker_id, failed)
+
     async def cancel(self, dispatch_id: str, reason: str, *, actor: str) -> Dispatch:
         """Call a dispatch off; the worker who had it is told."""
         return await self._apply(
             dispatch_id, lambda d, at: core.cancel(d, reason, now=at), actor=actor
         )
+
+    async def send_help(
+        self, alert_id: str, *, actor: str, worker_id: str | None = None
+    ) -> Dispatch:
+        """A dispatcher's "dispatch" on an alert: make sure a dispatch is under way.
+
+        Without a worker: the alert's open dispatch (every alert gets one when it opens),
+        or a new one offered by the round. With a worker: offered to them, replacing a
+        pending offer to someone else (that dispatch is called off, the worker told);
+        a dispatch a worker already holds is not taken away (409).
+        """
+        if self.alerts is None:
+            raise AlertNotFound(alert_id)
+        alert = await asyncio.to_thread(self.alerts.store.get, alert_id)
+        if alert is None:
+            raise AlertNotFound(alert_id)
+        current = await asyncio.to_thread(
+            self.dispatches.recent,
+            alert_id=alert_id,
+            statuses=core.OFFERABLE | core.HELD | {"offered"},
+            limit=1,
+        )
+        if current and current[0].status in core.HELD:
+            if worker_id is None or worker_id == current[0].worker_id:
+                return current[0]
+            raise core.IllegalDispatchTransition(
+                current[0].dispatch_id, current[0].status, "offer to another worker"
+            )
+        if worker_id is None:
+            if current:
+                return current[0]
+            return await self.create(alert.home_id, alert.service, actor=actor, alert_id=alert_id)
+        if current and current[0].status in core.OFFERABLE:
+            return await self.offer_to(current[0].dispatch_id, worker_id, actor=actor)
+        chosen = await self.create(
+            alert.home_id, alert.service, actor=actor, alert_id=alert_id, worker_id=worker_id
+        )
+        if current:  # offered to someone else: the dispatcher's choice replaces it
+            await self.cancel(
+                current[0].dispatch_id, f"replaced by {chosen.dispatch_id}", actor=actor
+            )
+        return chosen
 
     # --- bookings ---------------------------------------------------------------------------
 

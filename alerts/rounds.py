@@ -80,7 +80,7 @@ class OfferRounds:
         stored = await asyncio.to_thread(
             self.dispatches.transition, dispatch_id, lambda d: change(d, at), actor=actor
         )
-        await self._announce(stored, at)
+        await self.announce(stored, at)
         return stored
 
     async def round(
@@ -133,7 +133,7 @@ class OfferRounds:
         else:
             self.roster.remember(worker)
 
-    async def _announce(self, stored: StoredDispatch, at: datetime) -> None:
+    async def announce(self, stored: StoredDispatch, at: datetime) -> None:
         """Tell whom the new steps concern; keep the roster's loads true."""
         if not stored.steps:
             return

@@ -118,6 +118,7 @@ async def run_api_service(settings: Settings) -> None:
     readiness.ready("api")
     log.info("api_started", http_port=settings.http.port, database=database.url.drivername)
     await stop.wait()
+    alerting.changes.close()  # ends open alert streams, or uvicorn would wait for them
     server.should_exit = True
     for task in (*tasks, serving):
         with contextlib.suppress(asyncio.CancelledError):

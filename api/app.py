@@ -11,14 +11,26 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from api.context import ApiContext
 from api.errors import install_error_handlers
 from api.health import Readiness
 from api.middleware import BodyLimit, SecurityHeaders
-from api.routes import auth
+from api.routes import (
+    alerts,
+    audit,
+    auth,
+    bookings,
+    dispatches,
+    homes,
+    me,
+    provisioning,
+    stream,
+    workers,
+)
+from api.routes.console import install_console
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -43,13 +55,23 @@ def create_app(
             {"ready": readiness.all_ready, "services": services}, status_code=status
         )
 
-    @app.get("/metrics", tags=["operators"])
+    @app.get("/metrics", tags=["operators"], response_class=PlainTextResponse)
     def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
     if context is not None:
         app.state.context = context
         app.include_router(auth.router)
+        app.include_router(stream.router)  # before alerts: `/alerts/stream` is not an alert id
+        app.include_router(alerts.router)
+        app.include_router(homes.router)
+        app.include_router(provisioning.router)
+        app.include_router(audit.router)
+        app.include_router(me.router)
+        app.include_router(dispatches.router)
+        app.include_router(workers.router)
+        app.include_router(bookings.router)
+        install_console(app)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

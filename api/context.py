@@ -13,10 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from alerts.dispatching import DispatchService
 from alerts.notifiers.base import Notification
 from alerts.notifiers.ratelimit import RateLimiter, RatePolicy
 from alerts.notifiers.stream import AlertChange, Broadcast
-from alerts.dispatching import DispatchService
 from alerts.service import AlertService
 from api.tokens import TokenIssuer
 from gateway.timeseries import TimeSeriesReader
@@ -35,6 +35,10 @@ def _login_limiter() -> RateLimiter:
     return RateLimiter(RatePolicy(burst=10, per=timedelta(minutes=5)))
 
 
+def _verify_limiter() -> RateLimiter:
+    return RateLimiter(RatePolicy(burst=20, per=timedelta(minutes=10)))
+
+
 @dataclass
 class ApiContext:
     tokens: TokenIssuer
@@ -51,6 +55,9 @@ class ApiContext:
     clock: Callable[[], datetime] = _utc_now
     logins: RateLimiter = field(default_factory=_login_limiter)
     """Login attempts per username and per client address: 10, refilled over 5 minutes."""
+    verifications: RateLimiter = field(default_factory=_verify_limiter)
+    """Credential-code checks per client address: 20, refilled over 10 minutes (a family
+    checks one card at the door; nobody may walk the code space)."""
 
 
 def get_context(request: Request) -> ApiContext:

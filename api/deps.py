@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Path, Query, status
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
-from api.context import Ctx
+from api.context import ApiContext, Ctx
+from devices.envelope import ID_PATTERN
 from records.accounts import Account, Role
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -27,6 +29,30 @@ def not_found() -> HTTPException:
 
 def current_account(ctx: Ctx, token: Annotated[str | None, Depends(bearer)]) -> Account:
     """The account behind a valid access token; 401 otherwise."""
+    return _authenticated(ctx, token)
+
+
+def stream_account(
+    ctx: Ctx,
+    token: Annotated[str | None, Depends(bearer)],
+    access_token: Annotated[
+        str | None,
+        Query(
+            max_length=4096,
+            description="the access token, for browsers' EventSource (it cannot set headers)",
+        ),
+    ] = None,
+) -> Account:
+    """As `current_account`, also taking the token from `?access_token=`.
+
+    Only the event stream accepts it: a URL is more easily leaked than a header,
+    so the short-lived access token (never the refresh token) is the one allowed,
+    and the HTTP server keeps no access log.
+    """
+    return _authenticated(ctx, token or access_token)
+
+
+def _authenticated(ctx: ApiContext, token: str | None) -> Account:
     claims = None if token is None else ctx.tokens.access(token)
     account = None if claims is None else ctx.accounts.get(claims.username)
     if account is None or claims is None or account.role != claims.role:
@@ -75,3 +101,21 @@ def own_home(account: Account, home_id: str) -> None:
 def visible_homes(account: Account) -> tuple[str, ...] | None:
     """The homes whose data this account may see; None means every home."""
     return None if account.role in ("admin", "dispatcher") else account.home_ids
+
+
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+"""A home, device or alert id in a path: `^[A-Za-z0-9_-]{1,64}$`."""
+
+
+async def audit(
+    ctx: ApiContext, account: Account, action: str, *, target: str = "", detail: str = ""
+) -> None:
+    """Record who read or changed what (PIPL: every read of health data is recorded)."""
+    await run_in_threadpool(
+        ctx.audit.record,
+        actor=account.username,
+        action=action,
+        target=target,
+        detail=detail,
+        at=ctx.clock(),
+    )

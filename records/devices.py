@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devices.credentials import hash_password, new_password
@@ -54,12 +55,15 @@ class DeviceRegistry:
             report_interval_s=report_interval_s,
             password_hash=hash_password(secret),
         )
-        with Session(self._engine) as session, session.begin():
-            if session.get(HomeRow, home_id) is None:
-                raise RegistryError(f"home {home_id} does not exist")
-            if session.get(DeviceRow, device_id) is not None:
-                raise RegistryError(f"device {device_id} already exists")
-            session.add(DeviceRow(**device.model_dump(), created_at=datetime.now(UTC)))
+        try:
+            with Session(self._engine) as session, session.begin():
+                if session.get(HomeRow, home_id) is None:
+                    raise RegistryError(f"home {home_id} does not exist")
+                if session.get(DeviceRow, device_id) is not None:
+                    raise RegistryError(f"device {device_id} already exists")
+                session.add(DeviceRow(**device.model_dump(), created_at=datetime.now(UTC)))
+        except IntegrityError:  # provisioned concurrently between the check and the commit
+            raise RegistryError(f"device {device_id} already exists") from None
         return device, secret
 
     def lookup(self, device_id: str) -> Device | None:
@@ -70,6 +74,14 @@ class DeviceRegistry:
     def devices(self) -> list[Device]:
         with Session(self._engine) as session:
             return [_device(row) for row in session.scalars(select(DeviceRow))]
+
+    def devices_of(self, home_id: str) -> list[Device]:
+        """One home's devices, in id order."""
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(DeviceRow).where(DeviceRow.home_id == home_id).order_by(DeviceRow.device_id)
+            )
+            return [_device(row) for row in rows]
 
     def homes(self) -> list[Home]:
         with Session(self._engine) as session:
