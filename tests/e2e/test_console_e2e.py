@@ -103,7 +103,8 @@ def test_an_sos_press_becomes_a_visit_the_family_rates(
         expect(candidate).to_contain_text(re.compile(r"\d+ m away"))
 
     with shots.step(page, "dispatcher-dispatched"):
-        dialog.locator("button[type=submit]").click()  # the automatic choice: Zhang Wei first
+        candidate.locator("input[type=radio]").check()  # the dispatcher's own choice
+        dialog.locator("button[type=submit]").click()
         expect(detail.locator(".badges")).to_contain_text("Dispatched")
     dispatcher.close()
 
