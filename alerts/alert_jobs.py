@@ -24,7 +24,7 @@ import structlog
 
 from alerts import dispatches as core
 from alerts.dispatches import FINAL, HELD, DispatchStatus
-from alerts.model import IllegalTransition
+from alerts.model import Alert, IllegalTransition
 from alerts.rounds import OfferRounds
 from alerts.service import AlertService
 from records.alerts import AlertNotFound, StoredChange
@@ -56,30 +56,45 @@ class AlertJobs:
         alert = stored.alert
         events = {t.event for t in alert.history[len(alert.history) - len(stored.event_ids) :]}
         if "opened" in events and alert.status == "open":
-            home = await self.rounds.home(alert.home_id)
-            dispatch = core.new_dispatch(
-                dispatch_id=self.new_id(),
-                home_id=alert.home_id,
-                lat=home.lat,
-                lon=home.lon,
-                service=alert.service,
-                severity=alert.severity,
-                origin="automatic",
-                now=self.clock(),
-                alert_id=alert.alert_id,
-            )
-            made = await asyncio.to_thread(
-                self.dispatches.create, dispatch, actor=ACTOR, once_per_alert=True
-            )
-            if made is not None:
-                log.info(
-                    "dispatch_created", dispatch_id=dispatch.dispatch_id, alert_id=alert.alert_id
-                )
-                await self.rounds.round(dispatch.dispatch_id, actor=ACTOR)
+            await self.open_job(alert)
         elif "cancelled" in events:
             await self._call_off(alert.alert_id, FINAL, f"alert {alert.alert_id} cancelled")
         elif "resolved" in events:
             await self._call_off(alert.alert_id, FINAL | HELD, f"alert {alert.alert_id} resolved")
+
+    async def open_job(self, alert: Alert) -> None:
+        """The alert's automatic dispatch, offered at once; nothing if it has one already."""
+        home = await self.rounds.home(alert.home_id)
+        dispatch = core.new_dispatch(
+            dispatch_id=self.new_id(),
+            home_id=alert.home_id,
+            lat=home.lat,
+            lon=home.lon,
+            service=alert.service,
+            severity=alert.severity,
+            origin="automatic",
+            now=self.clock(),
+            alert_id=alert.alert_id,
+        )
+        made = await asyncio.to_thread(
+            self.dispatches.create, dispatch, actor=ACTOR, once_per_alert=True
+        )
+        if made is not None:
+            log.info("dispatch_created", dispatch_id=dispatch.dispatch_id, alert_id=alert.alert_id)
+            await self.rounds.round(dispatch.dispatch_id, actor=ACTOR)
+
+    async def sweep(self) -> int:
+        """Open the jobs of alerts that opened while no dispatch service was listening
+        (a crash between the alert's commit and its dispatch); returns how many."""
+        if self.alerts is None:
+            return 0
+        opened = 0
+        active = await asyncio.to_thread(self.alerts.store.recent, status="open", limit=1000)
+        for alert in active:
+            if not await asyncio.to_thread(self.dispatches.recent, alert_id=alert.alert_id):
+                await self.open_job(alert)
+                opened += 1
+        return opened
 
     async def taken(self, alert_id: str, dispatch_id: str, worker_id: str) -> None:
         """A worker accepted a job for the alert: it is `dispatched`."""

@@ -129,10 +129,14 @@ class DispatchService:
     # --- start and the workforce ----------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the roster and listen to the alert service."""
+        """Load the roster, listen to the alert service, and give every open alert left
+        without a dispatch (the process stopped in between) the one it should have."""
         await self.reload()
         if self.alerts is not None and self.on_alert_change not in self.alerts.listeners:
             self.alerts.listeners.append(self.on_alert_change)
+        swept = await self.alert_jobs.sweep()
+        if swept:
+            log.warning("dispatches_created_for_orphaned_alerts", alerts=swept)
 
     async def reload(self) -> int:
         """Rebuild the roster from the records (also catches other processes' changes)."""

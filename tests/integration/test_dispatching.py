@@ -280,3 +280,27 @@ class TestWorkforce:
         assert lapsed is not None
         assert not lapsed.credential_valid
         assert await rig.service.verify("AX-nobody") is None
+
+
+async def test_an_alert_opened_while_no_dispatch_service_listened_gets_its_job_at_start(
+    records_engine: Engine, broker: Mosquitto
+) -> None:
+    """The process stopped between the alert's commit and its dispatch: the next start
+    gives the alert the dispatch it should have had, once."""
+    rig = Rig(records_engine, mqtt_port=broker.port)
+    try:
+        await rig.add_worker("near", 300)
+        alert_id = await open_alert(rig)  # the dispatch service is not listening yet
+        assert rig.dispatches.recent(alert_id=alert_id) == []
+        await rig.service.start()
+        [dispatch] = rig.dispatches.recent(alert_id=alert_id)
+        assert (dispatch.origin, dispatch.status, dispatch.worker_id) == (
+            "automatic",
+            "offered",
+            "near",
+        )
+        again = rig.dispatch_service()
+        await again.start()  # a second start (or instance) adds nothing
+        assert len(rig.dispatches.recent(alert_id=alert_id)) == 1
+    finally:
+        await rig.close()
