@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Final
+from typing import Final
 
-from processors.detector import Detector
+from processors.engine import AnyDetector, Detectors
 
 DETECTOR_MODULES: Final[tuple[str, ...]] = (
     "sos",
@@ -27,10 +27,10 @@ DETECTOR_MODULES: Final[tuple[str, ...]] = (
 """Modules of `processors.detectors`, each exposing its detector as `DETECTOR`."""
 
 
-def all_detectors() -> tuple[Detector[Any], ...]:
-    """Each detector module's `DETECTOR`, in catalogue order."""
-    detectors: list[Detector[Any]] = []
+def all_detectors() -> Detectors:
+    """Each detector module's `DETECTOR`, in catalogue order, routed by the event types it reads."""
+    detectors: list[AnyDetector] = []
     for name in DETECTOR_MODULES:
         module = importlib.import_module(f"processors.detectors.{name}")
         detectors.append(module.DETECTOR)
-    return tuple(detectors)
+    return Detectors(detectors)

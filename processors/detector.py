@@ -3,21 +3,36 @@
 A detector never reads the clock, logs or does I/O. Its state is a small frozen
 model the runner stores (a dict in the embedded runner, a Faust table in the
 worker), so the same code runs in both, replays recorded data, and survives a
-restart through its serialised state.
+restart through its serialised state. Each detector declares the event types it
+`reads`; the engine hands it those and no others, and ticks it unless it is a
+`ReadingDetector` (one that judges readings alone).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Protocol, TypeVar
+from typing import ClassVar, Final, Generic, Literal, Protocol, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.envelope import Name
-from devices.events import GatewayEvent
+from devices.events import GatewayEvent, Reading
 from devices.telemetry import TelemetryType
 from processors.detection import AlertKind, Detection
 from processors.rules import HomeRules
+
+EventType = TelemetryType | Literal["status"]
+"""What a detector may read: a reading of one telemetry type, or a device status change."""
+
+EVERY_READING: Final[frozenset[EventType]] = frozenset(get_args(TelemetryType))
+"""Readings of every telemetry type (any reading may carry a battery level)."""
+EVERY_EVENT: Final[frozenset[EventType]] = EVERY_READING | {"status"}
+"""Every reading and every status change."""
+
+
+def event_type(event: GatewayEvent) -> EventType:
+    """The type a detector's `reads` names this event by."""
+    return event.telemetry.type if isinstance(event, Reading) else "status"
 
 
 class DetectorState(BaseModel):
@@ -53,6 +68,9 @@ StateT = TypeVar("StateT", bound=DetectorState)
 class Detector(Protocol[StateT]):
     kind: ClassVar[AlertKind]
     state_type: ClassVar[type[DetectorState]]
+    reads: ClassVar[frozenset[EventType]]
+    """The event types whose content the detector uses: the engine sends it no others
+    (the passing of time reaches it through ticks)."""
 
     def initial(self) -> StateT:
         """The state of a home this detector has seen nothing of."""
@@ -69,3 +87,27 @@ class Detector(Protocol[StateT]):
     ) -> tuple[StateT, list[Detection]]:
         """Judge the passing of time: silence is only visible from a tick."""
         ...
+
+
+class DetectorBase(Generic[StateT]):
+    """What detectors share: their state for a home they have seen nothing of is a fresh
+    `state_type()`. A subclass names its kind, state type and the event types it reads."""
+
+    kind: ClassVar[AlertKind]
+    state_type: ClassVar[type[DetectorState]]
+    reads: ClassVar[frozenset[EventType]]
+
+    def initial(self) -> StateT:
+        """The state of a home this detector has seen nothing of."""
+        return cast(StateT, self.state_type())
+
+
+class ReadingDetector(DetectorBase[StateT]):
+    """A detector that judges readings alone: the passing of time changes nothing, so the
+    engine does not tick it."""
+
+    def on_tick(
+        self, state: StateT, now: datetime, home: HomeContext
+    ) -> tuple[StateT, list[Detection]]:
+        """Time alone changes nothing: only a reading does."""
+        return state, []

@@ -1,10 +1,22 @@
 """Every detector over one home's events and ticks: the pure core both runners share.
 
 A home's state is one `HomeState`: each detector's own state, by kind, and the
-home's event-time watermark. `step` runs every detector on an event, `tick`
+home's event-time watermark. `step` runs the detectors on an event, `tick`
 on the passing of wall-clock time; both return the new state and the
 detections. `Engine` keeps many homes in a dict for the embedded runner and
 the benchmark; the Faust worker keeps the same `HomeState` JSON in a table.
+
+Routing
+-------
+Each detector declares the event types it `reads`; `step` hands an event only
+to the detectors that read its type (`Detectors` works the table out once),
+and `tick` only to those that react to time (a `ReadingDetector` judges
+readings alone). So the time-driven rules (bed exit, night wandering,
+bathroom, stove, no meal) advance on ticks and on their own readings, no
+longer on every other device's: a watch that runs out between two ticks is
+reported at the next tick rather than at an unrelated reading, with the same
+event time, content and id (a runner ticks every second, the benchmark every
+simulated minute).
 
 Lateness policy
 ---------------
@@ -27,16 +39,83 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 from devices.events import GatewayEvent, Reading
 from processors.detection import Detection
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detector import (
+    EVERY_EVENT,
+    Detector,
+    DetectorState,
+    EventType,
+    HomeContext,
+    ReadingDetector,
+)
+from processors.frozen import construct, replace
 
 LATE_BOUND: Final = timedelta(hours=24)
 """Readings older than the home's watermark by more than this are dropped and counted."""
 
 AnyDetector = Detector[Any]
+
+
+Judge = tuple[
+    str,
+    Callable[[Any, Any, HomeContext], tuple[Any, list[Detection]]],
+    Callable[[], DetectorState],
+]
+"""A detector as the engine calls it: (kind, `on_event` or `on_tick`, `initial`)."""
+
+
+class Detectors(tuple[AnyDetector, ...]):
+    """Detectors in catalogue order, with the ones each event type reaches worked out once.
+
+    A tuple, so it goes wherever a sequence of detectors goes; `step` and `tick`
+    also accept a plain tuple, whose routing they work out once and remember.
+    """
+
+    routes: dict[EventType, tuple[AnyDetector, ...]]
+    """Per event type, the detectors that read it, in catalogue order."""
+    on_event: dict[EventType, tuple[Judge, ...]]
+    """Per event type, the detectors that read it, as the engine calls them."""
+    on_tick: tuple[Judge, ...]
+    """The detectors that react to time (all but the `ReadingDetector`s)."""
+
+    def __new__(cls, detectors: Iterable[AnyDetector] = ()) -> Detectors:
+        self = super().__new__(cls, detectors)
+        self.routes = {
+            kind: tuple(detector for detector in self if kind in detector.reads)
+            for kind in sorted(EVERY_EVENT)
+        }
+        # Bound once: the engine calls these on every event.
+        self.on_event = {
+            kind: tuple((d.kind, d.on_event, d.initial) for d in reached)
+            for kind, reached in self.routes.items()
+        }
+        # A `ReadingDetector` judges readings alone: ticking it would change nothing.
+        self.on_tick = tuple(
+            (d.kind, d.on_tick, d.initial) for d in self if not isinstance(d, ReadingDetector)
+        )
+        return self
+
+
+_ROUTED: dict[int, tuple[Sequence[AnyDetector], Detectors]] = {}
+
+
+def routed(detectors: Sequence[AnyDetector]) -> Detectors:
+    """`detectors` with their routing; a tuple's is remembered (it cannot change)."""
+    if type(detectors) is Detectors:
+        return detectors
+    if type(detectors) is not tuple:
+        return Detectors(detectors)
+    known = _ROUTED.get(id(detectors))
+    if known is not None and known[0] is detectors:
+        return known[1]
+    if len(_ROUTED) >= 32:  # a runner has one; tests make a few
+        _ROUTED.clear()
+    made = Detectors(detectors)
+    _ROUTED[id(detectors)] = (detectors, made)
+    return made
 
 
 class HomeState(BaseModel):
@@ -56,13 +135,21 @@ class HomeState(BaseModel):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], detectors: Sequence[AnyDetector]) -> HomeState:
-        """Back from `to_json`; the state of a detector no longer running is dropped."""
+        """Back from `to_json`.
+
+        The state of a detector no longer running is dropped, and so is one stored
+        in a shape its detector no longer reads (written by an older version): that
+        detector starts afresh rather than every event of the home failing.
+        """
         raw = data.get("detectors", {})
-        states = {
-            detector.kind: detector.state_type.model_validate(raw[detector.kind])
-            for detector in detectors
-            if detector.kind in raw
-        }
+        states: dict[str, DetectorState] = {}
+        for detector in detectors:
+            if detector.kind not in raw:
+                continue
+            try:
+                states[detector.kind] = detector.state_type.model_validate(raw[detector.kind])
+            except ValidationError:
+                continue
         return cls(
             detectors=states,
             watermark=data.get("watermark"),
@@ -70,81 +157,107 @@ class HomeState(BaseModel):
         )
 
 
-def _finish(
-    state: HomeState,
-    changed: dict[str, DetectorState] | None,
-    watermark: datetime | None,
+def _admit(
+    detectors: Detectors, watermark: datetime | None, event: GatewayEvent
+) -> tuple[tuple[Judge, ...], datetime | None] | None:
+    """The detectors `event` reaches and the home's watermark once it is seen; None when
+    the event is too late to apply."""
+    if not isinstance(event, Reading):
+        # A status change carries the gateway's time: always applied.
+        return detectors.on_event["status"], watermark
+    telemetry = event.telemetry
+    ts = telemetry.ts
+    if watermark is None or ts > watermark:
+        return detectors.on_event[telemetry.type], ts
+    if watermark - ts > LATE_BOUND:
+        return None
+    return detectors.on_event[telemetry.type], watermark
+
+
+def _judge(
+    judges: tuple[Judge, ...],
+    current: Mapping[str, DetectorState],
+    what: GatewayEvent | datetime,
+    home: HomeContext,
+) -> tuple[dict[str, DetectorState], list[Detection]]:
+    """Each detector's judgement of `what` (an event, or a tick's time): the states
+    that changed (a detector's first state is always kept), and the detections."""
+    changed: dict[str, DetectorState] = {}
+    found: list[Detection] = []
+    for kind, judge, initial in judges:
+        before = current.get(kind)
+        after, detections = judge(initial() if before is None else before, what, home)
+        if after is not before:
+            changed[kind] = after
+        if detections:
+            found.extend(detections)
+    return changed, found
+
+
+def _home_state(
+    state: HomeState, changed: dict[str, DetectorState], watermark: datetime | None
 ) -> HomeState:
-    if changed is None and watermark == state.watermark:
+    if not changed and watermark == state.watermark:
         return state
-    # model_construct: every field is already valid, and this runs once per event.
-    return HomeState.model_construct(
-        detectors=state.detectors if changed is None else changed,
-        watermark=watermark,
-        late_dropped=state.late_dropped,
+    # Every field is already valid, and this runs once per event.
+    return construct(
+        HomeState,
+        {
+            "detectors": {**state.detectors, **changed} if changed else state.detectors,
+            "watermark": watermark,
+            "late_dropped": state.late_dropped,
+        },
     )
 
 
 def step(
     detectors: Sequence[AnyDetector], state: HomeState, event: GatewayEvent, home: HomeContext
 ) -> tuple[HomeState, list[Detection]]:
-    """Run every detector on one event, under the lateness policy above."""
-    watermark = state.watermark
-    if isinstance(event, Reading):
-        ts = event.telemetry.ts
-        if watermark is None or ts > watermark:
-            watermark = ts
-        elif watermark - ts > LATE_BOUND:
-            return state.model_copy(update={"late_dropped": state.late_dropped + 1}), []
-    current = state.detectors
-    changed: dict[str, DetectorState] | None = None
-    found: list[Detection] = []
-    # One loop per entry point, written out: this is the hot path of every reading.
-    for detector in detectors:
-        kind = detector.kind
-        before = current.get(kind)
-        if before is None:
-            before = detector.initial()
-            after, detections = detector.on_event(before, event, home)
-            changed = dict(current) if changed is None else changed
-            changed[kind] = after
-        else:
-            after, detections = detector.on_event(before, event, home)
-            if after is not before:
-                changed = dict(current) if changed is None else changed
-                changed[kind] = after
-        if detections:
-            found.extend(detections)
-    return _finish(state, changed, watermark), found
+    """Run the detectors that read this event's type, under the lateness policy above."""
+    admitted = _admit(routed(detectors), state.watermark, event)
+    if admitted is None:
+        return replace(state, {"late_dropped": state.late_dropped + 1}), []
+    judges, watermark = admitted
+    changed, found = _judge(judges, state.detectors, event, home)
+    return _home_state(state, changed, watermark), found
 
 
 def tick(
     detectors: Sequence[AnyDetector], state: HomeState, now: datetime, home: HomeContext
 ) -> tuple[HomeState, list[Detection]]:
-    """Run every detector on the passing of time up to `now` (the runner's wall clock)."""
-    current = state.detectors
-    changed: dict[str, DetectorState] | None = None
-    found: list[Detection] = []
-    for detector in detectors:
-        kind = detector.kind
-        before = current.get(kind)
-        if before is None:
-            before = detector.initial()
-            after, detections = detector.on_tick(before, now, home)
-            changed = dict(current) if changed is None else changed
-            changed[kind] = after
-        else:
-            after, detections = detector.on_tick(before, now, home)
-            if after is not before:
-                changed = dict(current) if changed is None else changed
-                changed[kind] = after
-        if detections:
-            found.extend(detections)
-    return _finish(state, changed, state.watermark), found
+    """Run the detectors that react to time on its passing up to `now` (the runner's wall clock)."""
+    changed, found = _judge(routed(detectors).on_tick, state.detectors, now, home)
+    return _home_state(state, changed, state.watermark), found
+
+
+class _Home:
+    """A home's `HomeState` as `Engine` keeps it: updated in place, once per event."""
+
+    __slots__ = ("detectors", "late_dropped", "watermark")
+
+    def __init__(self, state: HomeState) -> None:
+        self.detectors = dict(state.detectors)
+        self.watermark = state.watermark
+        self.late_dropped = state.late_dropped
+
+    def state(self) -> HomeState:
+        return construct(
+            HomeState,
+            {
+                "detectors": dict(self.detectors),
+                "watermark": self.watermark,
+                "late_dropped": self.late_dropped,
+            },
+        )
 
 
 class Engine:
-    """Many homes' states in memory, for the embedded runner and the benchmark."""
+    """Many homes' states in memory, for the embedded runner and the benchmark.
+
+    The same judgement as `step` and `tick`, but each home's state is updated in
+    place rather than copied per event (nobody else holds it); an event whose
+    judgement fails changes nothing, as with `step`.
+    """
 
     def __init__(
         self,
@@ -152,20 +265,29 @@ class Engine:
         context_for: Callable[[str], HomeContext],
         states: Mapping[str, HomeState] | None = None,
     ) -> None:
-        self.detectors = tuple(detectors)
+        self.detectors = Detectors(detectors)
         self.context_for = context_for
-        self.states: dict[str, HomeState] = dict(states or {})
+        self._homes = {home_id: _Home(state) for home_id, state in (states or {}).items()}
 
     def state(self, home_id: str) -> HomeState:
-        return self.states.get(home_id) or HomeState()
+        home = self._homes.get(home_id)
+        return HomeState() if home is None else home.state()
 
     def step(self, event: GatewayEvent) -> list[Detection]:
         home_id = event.home_id
-        state, detections = step(
-            self.detectors, self.state(home_id), event, self.context_for(home_id)
-        )
-        self.states[home_id] = state
-        return detections
+        home = self._homes.get(home_id)
+        if home is None:
+            home = self._homes[home_id] = _Home(HomeState())
+        admitted = _admit(self.detectors, home.watermark, event)
+        if admitted is None:
+            home.late_dropped += 1
+            return []
+        judges, watermark = admitted
+        changed, found = _judge(judges, home.detectors, event, self.context_for(home_id))
+        if changed:
+            home.detectors.update(changed)
+        home.watermark = watermark
+        return found
 
     def step_all(self, events: Iterable[GatewayEvent]) -> list[Detection]:
         found: list[Detection] = []
@@ -176,12 +298,14 @@ class Engine:
     def tick(self, now: datetime) -> list[Detection]:
         """Tick every home seen so far."""
         found: list[Detection] = []
-        for home_id, before in list(self.states.items()):
-            state, detections = tick(self.detectors, before, now, self.context_for(home_id))
-            self.states[home_id] = state
+        judges = self.detectors.on_tick
+        for home_id, home in self._homes.items():
+            changed, detections = _judge(judges, home.detectors, now, self.context_for(home_id))
+            if changed:
+                home.detectors.update(changed)
             found.extend(detections)
         return found
 
     @property
     def late_dropped(self) -> int:
-        return sum(state.late_dropped for state in self.states.values())
+        return sum(home.late_dropped for home in self._homes.values())

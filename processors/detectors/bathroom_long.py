@@ -18,15 +18,16 @@ after it, a new stay starts at that latest bathroom motion (the shorter reading)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from devices.events import GatewayEvent, Reading
 from devices.types.bed import BedTelemetry
 from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on, replace
+from processors.detection import AlertKind, Detection, Evidence, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import is_stove_on, overdue, watch_cancel
+from processors.frozen import construct, replace
 
 
 class BathroomLongState(DetectorState):
@@ -37,6 +38,25 @@ class BathroomLongState(DetectorState):
     last_elsewhere: datetime | None = None
     """Latest reading time the resident was seen outside the bathroom."""
     reported: bool = False
+
+
+_NOBODY_IN: Final = BathroomLongState()
+
+
+def _stay(
+    entered: Evidence, last_bathroom: Evidence | None, last_elsewhere: datetime | None
+) -> BathroomLongState:
+    """A stay, not yet reported, entered at `entered`."""
+    return construct(
+        BathroomLongState,
+        {
+            "entered_at": entered.ts,
+            "entered": entered,
+            "last_bathroom": last_bathroom,
+            "last_elsewhere": last_elsewhere,
+            "reported": False,
+        },
+    )
 
 
 def _place(event: Reading, home: HomeContext) -> str | None:
@@ -55,12 +75,10 @@ def _place(event: Reading, home: HomeContext) -> str | None:
     return None
 
 
-class BathroomLongDetector:
+class BathroomLongDetector(DetectorBase[BathroomLongState]):
     kind: ClassVar[AlertKind] = "bathroom_long"
     state_type: ClassVar[type[DetectorState]] = BathroomLongState
-
-    def initial(self) -> BathroomLongState:
-        return BathroomLongState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"motion", "bed", "door", "power"})
 
     def on_event(
         self, state: BathroomLongState, event: GatewayEvent, home: HomeContext
@@ -77,17 +95,19 @@ class BathroomLongDetector:
             return state, detections
         elsewhere = ts if state.last_elsewhere is None else max(ts, state.last_elsewhere)
         if state.entered_at is None or ts <= state.entered_at:
+            if elsewhere == state.last_elsewhere:
+                return state, detections
             return replace(state, {"last_elsewhere": elsewhere}), detections
-        if state.reported:
-            detections.append(self._cancel(state, event, home))
+        if state.reported and state.entered is not None:
+            left = f"left the bathroom ({event.telemetry.type} on {event.device_id})"
+            detections.append(
+                watch_cancel(self.kind, home, state.entered, state.entered_at, event, left)
+            )
         latest = state.last_bathroom
         if latest is not None and latest.ts > ts and not home.rules.away:
             # A late sign elsewhere inside the stay: the stay restarts at the latest bathroom motion.
-            restarted = BathroomLongState(
-                entered_at=latest.ts, entered=latest, last_bathroom=latest, last_elsewhere=elsewhere
-            )
-            return restarted, detections
-        return BathroomLongState(last_elsewhere=elsewhere), detections
+            return _stay(latest, latest, elsewhere), detections
+        return replace(_NOBODY_IN, {"last_elsewhere": elsewhere}), detections
 
     def on_tick(
         self, state: BathroomLongState, now: datetime, home: HomeContext
@@ -116,50 +136,21 @@ class BathroomLongDetector:
     def _judge(
         self, state: BathroomLongState, now: datetime, home: HomeContext
     ) -> tuple[BathroomLongState, list[Detection]]:
-        rules = home.rules
-        entered_at = state.entered_at
-        if entered_at is None or state.entered is None or state.reported or rules.away:
-            return state, []
-        if now < entered_at + rules.bathroom_after:
-            return state, []
-        minutes = rules.bathroom_after.total_seconds() / 60
-        local = entered_at.astimezone(rules.zone)
-        detection = Detection(
-            detection_id=detection_id(
-                rules.home_id, self.kind, "open", state.entered.device_id, entered_at.isoformat()
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="high",
-            service="wellbeing",
-            at=entered_at + rules.bathroom_after,
-            summary=f"in the bathroom since {local:%H:%M} local, over {minutes:g} min",
-            evidence=(state.entered,),
-            details={"entered_at": entered_at.isoformat(), "after_min": minutes},
+        if state.entered_at is None or state.reported or home.rules.away:
+            return state, []  # nothing watched, or already reported
+        opened = overdue(
+            self.kind,
+            home,
+            state.entered,
+            state.entered_at,
+            home.rules.bathroom_after,
+            now,
+            summary="in the bathroom since {local:%H:%M} local, over {minutes:g} min",
+            since_key="entered_at",
         )
-        return replace(state, {"reported": True}), [detection]
-
-    def _cancel(self, state: BathroomLongState, event: Reading, home: HomeContext) -> Detection:
-        assert state.entered is not None
-        assert state.entered_at is not None
-        rules = home.rules
-        return Detection(
-            detection_id=detection_id(
-                rules.home_id,
-                self.kind,
-                "cancel",
-                state.entered.device_id,
-                state.entered_at.isoformat(),
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="high",
-            service="wellbeing",
-            at=event.telemetry.ts,
-            summary=f"left the bathroom ({event.telemetry.type} on {event.device_id})",
-            evidence=(state.entered, evidence_of(event)),
-        )
+        if opened is None:
+            return state, []
+        return replace(state, {"reported": True}), [opened]
 
 
 DETECTOR: Detector[BathroomLongState] = BathroomLongDetector()

@@ -20,23 +20,48 @@ import weakref
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.events import GatewayEvent, StatusChange
-from processors.detection import AlertKind, Detection, Evidence, detection_id
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import construct, fast_evidence_of, make_evidence
+from devices.telemetry import Telemetry
+from processors.detection import (
+    Action,
+    AlertKind,
+    Details,
+    Detection,
+    Evidence,
+    detection,
+    evidence_of,
+    status_evidence,
+    telemetry_evidence,
+)
+from processors.detector import (
+    EVERY_EVENT,
+    Detector,
+    DetectorBase,
+    DetectorState,
+    EventType,
+    HomeContext,
+)
+from processors.frozen import construct
+
+Status = Literal["online", "offline"]
 
 
-class DeviceSeen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+DeviceSeen = tuple[datetime, bool, Telemetry | Status | None]
+"""What this detector keeps of a device, `(last_seen, offline, last)` (a plain tuple: one
+is made per message): the gateway time of its latest message; whether an `open` stands
+for it; and that message, for the evidence of a silence (a reading's telemetry as
+received, or the status said at `last_seen`; None for a device never heard from)."""
 
-    last_seen: datetime
-    """Gateway time of the latest message from the device."""
-    last: Evidence | None = None
-    """That message, as evidence for a silence."""
-    offline: bool = False
-    """An `open` stands for this device."""
+
+def _last_evidence(device_id: str, seen: DeviceSeen) -> tuple[Evidence, ...]:
+    last_seen, _, last = seen
+    if last is None:
+        return ()
+    if isinstance(last, str):
+        return (status_evidence(device_id, last, last_seen),)
+    return (telemetry_evidence(device_id, last),)
 
 
 class DeviceOfflineState(DetectorState):
@@ -79,45 +104,46 @@ def _plan(home: HomeContext) -> _Plan:
     return plan
 
 
-def _evidence(event: GatewayEvent) -> Evidence:
-    if isinstance(event, StatusChange):
-        return make_evidence(event.device_id, "status", event.at, None, {"status": event.status})
-    return fast_evidence_of(event)
-
-
-class DeviceOfflineDetector:
+class DeviceOfflineDetector(DetectorBase[DeviceOfflineState]):
     kind: ClassVar[AlertKind] = "device_offline"
     state_type: ClassVar[type[DetectorState]] = DeviceOfflineState
-
-    def initial(self) -> DeviceOfflineState:
-        return DeviceOfflineState()
+    reads: ClassVar[frozenset[EventType]] = EVERY_EVENT
 
     def on_event(
         self, state: DeviceOfflineState, event: GatewayEvent, home: HomeContext
     ) -> tuple[DeviceOfflineState, list[Detection]]:
         """An `offline` status opens; any other message from an offline device cancels."""
-        seen_at = event.at if isinstance(event, StatusChange) else event.received_at
-        since = seen_at if state.since is None or seen_at < state.since else state.since
+        last: Telemetry | Status
+        if isinstance(event, StatusChange):
+            seen_at, last = event.at, event.status
+            going_offline = last == "offline"
+        else:
+            seen_at, last = event.received_at, event.telemetry
+            going_offline = False
+        device_id = event.device_id
+        since = state.since
         next_due, due_key = state.next_due, state.due_key
-        if since != state.since:
-            next_due, due_key = None, None  # never-heard devices' deadlines moved
-        known = state.devices.get(event.device_id)
-        if known is not None and seen_at < known.last_seen:
+        if since is None or seen_at < since:
+            since, next_due, due_key = seen_at, None, None  # never-heard devices' deadlines moved
+        known = state.devices.get(device_id)
+        if known is not None and seen_at < known[0]:
             # Delivered out of order: a later message already spoke for the device.
             if since == state.since:
                 return state, []
-            return state.model_copy(
-                update={"since": since, "next_due": next_due, "due_key": due_key}
+            return construct(
+                DeviceOfflineState,
+                {"devices": state.devices, "since": since, "next_due": None, "due_key": None},
             ), []
-        evidence = _evidence(event)
-        going_offline = isinstance(event, StatusChange) and event.status == "offline"
-        was_offline = known is not None and known.offline
-        entry = construct(
-            DeviceSeen, {"last_seen": seen_at, "last": evidence, "offline": going_offline}
-        )
-        devices = {**state.devices, event.device_id: entry}
-        if due_key is not None and not going_offline:
-            allowance = _plan(home).allowances.get(event.device_id)
+        devices = state.devices.copy()
+        devices[device_id] = (seen_at, going_offline, last)
+        # A device heard again only moves its own deadline later, so the home's earliest
+        # can only come sooner for a device it did not count: new, offline, or none counted.
+        if (
+            due_key is not None
+            and not going_offline
+            and (known is None or known[1] or next_due is None)
+        ):
+            allowance = _plan(home).allowances.get(device_id)
             if allowance is not None:
                 due = seen_at + allowance
                 if next_due is None or due < next_due:
@@ -126,6 +152,7 @@ class DeviceOfflineDetector:
             DeviceOfflineState,
             {"devices": devices, "since": since, "next_due": next_due, "due_key": due_key},
         )
+        was_offline = known is not None and known[1]
         if going_offline:
             if was_offline:
                 return new_state, []
@@ -133,24 +160,29 @@ class DeviceOfflineDetector:
                 self._detection(
                     event.home_id,
                     "open",
-                    event.device_id,
+                    device_id,
+                    ("status", seen_at.isoformat()),
                     at=seen_at,
-                    summary=f"device {event.device_id} reported offline",
-                    evidence=(evidence,),
-                    marker=("status", seen_at.isoformat()),
+                    summary=f"device {device_id} reported offline",
+                    evidence=(status_evidence(device_id, "offline", seen_at),),
                 )
             ]
-        if not was_offline or any(seen.offline for seen in devices.values()):
+        if not was_offline or any(offline for _, offline, _ in devices.values()):
             return new_state, []
+        evidence = (
+            status_evidence(device_id, "online", seen_at)
+            if isinstance(event, StatusChange)
+            else evidence_of(event)
+        )
         return new_state, [
             self._detection(
                 event.home_id,
                 "cancel",
-                event.device_id,
+                device_id,
+                (evidence.type, evidence.seq, evidence.ts.isoformat()),
                 at=seen_at,
-                summary=f"device {event.device_id} is back; no device is offline",
+                summary=f"device {device_id} is back; no device is offline",
                 evidence=(evidence,),
-                marker=(evidence.type, evidence.seq, evidence.ts.isoformat()),
             )
         ]
 
@@ -171,17 +203,18 @@ class DeviceOfflineDetector:
         next_due: datetime | None = None
         for device_id, profile, allowance in plan.ordered:
             known = devices.get(device_id)
-            if known is not None and known.offline:
-                continue
-            last_seen = since if known is None else known.last_seen
+            if known is None:
+                last_seen, last = since, None
+            else:
+                last_seen, offline, last = known
+                if offline:
+                    continue
             if now - last_seen < allowance:
                 due = last_seen + allowance
                 if next_due is None or due < next_due:
                     next_due = due
                 continue
-            devices[device_id] = DeviceSeen(
-                last_seen=last_seen, last=None if known is None else known.last, offline=True
-            )
+            devices[device_id] = (last_seen, True, last)
             heard = (
                 "never heard from" if known is None else f"silent since {last_seen:%H:%M:%S} UTC"
             )
@@ -190,12 +223,12 @@ class DeviceOfflineDetector:
                     home.rules.home_id,
                     "open",
                     device_id,
+                    ("silent", last_seen.isoformat()),
                     at=last_seen + allowance,
                     summary=(
                         f"device {device_id} {heard} (expected every {profile.report_interval_s} s)"
                     ),
-                    evidence=() if known is None or known.last is None else (known.last,),
-                    marker=("silent", last_seen.isoformat()),
+                    evidence=() if known is None else _last_evidence(device_id, known),
                     details={
                         "report_interval_s": profile.report_interval_s,
                         "silent_since": last_seen.isoformat(),
@@ -210,22 +243,20 @@ class DeviceOfflineDetector:
     def _detection(
         self,
         home_id: str,
-        action: Literal["open", "cancel"],
+        action: Action,
         device_id: str,
+        marker: tuple[object, ...],
         *,
         at: datetime,
         summary: str,
         evidence: tuple[Evidence, ...],
-        marker: tuple[object, ...],
-        details: dict[str, float | int | bool | str | list[str] | None] | None = None,
+        details: Details | None = None,
     ) -> Detection:
-        return Detection(
-            detection_id=detection_id(home_id, self.kind, action, device_id, *marker),
-            home_id=home_id,
-            kind=self.kind,
-            action=action,
-            severity="low",
-            service="technical",
+        return detection(
+            home_id,
+            self.kind,
+            action,
+            (device_id, *marker),
             at=at,
             summary=summary,
             evidence=evidence,

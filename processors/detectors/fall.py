@@ -8,14 +8,20 @@ later one leaves the fall alert alone (someone should still look).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from devices.events import GatewayEvent, Reading
 from devices.types.fall import FallTelemetry
 from devices.types.sos import SosTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detection import (
+    AlertKind,
+    Detection,
+    Evidence,
+    detection,
+    evidence_of,
+    reading_detection,
+)
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
 from processors.rules import HomeRules
 
 
@@ -31,12 +37,12 @@ def _answers(cancel: Evidence, fall: Evidence, rules: HomeRules) -> bool:
     return fall.ts <= cancel.ts <= fall.ts + rules.fall_cancel_window
 
 
-class FallDetector:
+class FallDetector(ReadingDetector[FallState]):
+    """Readings alone: the fall opens at once, so the cancel window needs no timer."""
+
     kind: ClassVar[AlertKind] = "fall"
     state_type: ClassVar[type[DetectorState]] = FallState
-
-    def initial(self) -> FallState:
-        return FallState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"fall", "sos"})
 
     def on_event(
         self, state: FallState, event: GatewayEvent, home: HomeContext
@@ -51,32 +57,16 @@ class FallDetector:
             return self._on_cancel(state, event, telemetry, home.rules)
         return state, []
 
-    def on_tick(
-        self, state: FallState, now: datetime, home: HomeContext
-    ) -> tuple[FallState, list[Detection]]:
-        """The fall opens at once, so the cancel window needs no timer."""
-        return state, []
-
     def _on_fall(
         self, state: FallState, reading: Reading, telemetry: FallTelemetry, rules: HomeRules
     ) -> tuple[FallState, list[Detection]]:
         if telemetry.data.confidence < rules.fall_min_confidence:
             return state, []
         fall = evidence_of(reading)
-        opened = Detection(
-            detection_id=detection_id(
-                reading.home_id,
-                self.kind,
-                "open",
-                reading.device_id,
-                telemetry.seq,
-                telemetry.ts.isoformat(),
-            ),
-            home_id=reading.home_id,
-            kind=self.kind,
-            severity="critical",
-            service="medical",
-            at=telemetry.ts,
+        opened = reading_detection(
+            reading,
+            self.kind,
+            "open",
             summary=(
                 f"fall detected by {reading.device_id} (confidence {telemetry.data.confidence:.2f})"
             ),
@@ -105,11 +95,11 @@ class FallDetector:
         return FallState(cancel=latest), [self._cancelled(reading.home_id, state.fall, cancel)]
 
     def _cancelled(self, home_id: str, fall: Evidence, cancel: Evidence) -> Detection:
-        return Detection(
-            detection_id=detection_id(
-                home_id,
-                self.kind,
-                "cancel",
+        return detection(
+            home_id,
+            self.kind,
+            "cancel",
+            (
                 fall.device_id,
                 fall.seq,
                 fall.ts.isoformat(),
@@ -117,11 +107,6 @@ class FallDetector:
                 cancel.seq,
                 cancel.ts.isoformat(),
             ),
-            home_id=home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="critical",
-            service="medical",
             at=cancel.ts,
             summary=(
                 f"resident cancelled on {cancel.device_id} "

@@ -13,18 +13,19 @@ Not an activity rule: a home marked away keeps it (frozen pipes, a heat wave).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.environment import EnvironmentTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detection import Action, AlertKind, Detection, Evidence, detection, evidence_of
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
+from processors.frozen import construct
 
 
-class RoomClimate(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class RoomClimate(NamedTuple):
+    """A room's climate as last judged (a tuple: one is made per reading)."""
 
     ts: datetime
     """The room's latest reading time."""
@@ -37,12 +38,12 @@ class HomeClimateState(DetectorState):
     rooms: dict[str, RoomClimate] = Field(default_factory=dict)
 
 
-class HomeClimateDetector:
+class HomeClimateDetector(ReadingDetector[HomeClimateState]):
+    """Readings alone, by reading time: a sensor that stops reporting is `device_offline`'s."""
+
     kind: ClassVar[AlertKind] = "home_climate"
     state_type: ClassVar[type[DetectorState]] = HomeClimateState
-
-    def initial(self) -> HomeClimateState:
-        return HomeClimateState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"environment"})
 
     def on_event(
         self, state: HomeClimateState, event: GatewayEvent, home: HomeContext
@@ -54,15 +55,16 @@ class HomeClimateDetector:
         rules = home.rules
         room = telemetry.data.room
         known = state.rooms.get(room)
-        if known is not None and telemetry.ts < known.ts:
+        ts = telemetry.ts
+        if known is not None and ts < known.ts:
             return state, []
-        current = evidence_of(event)
         celsius = telemetry.data.temperature
         if rules.climate_low_c <= celsius <= rules.climate_high_c:
-            rooms = {**state.rooms, room: RoomClimate(ts=telemetry.ts)}
-            new_state = HomeClimateState(rooms=rooms)
+            rooms = {**state.rooms, room: RoomClimate(ts)}
+            new_state = construct(HomeClimateState, {"rooms": rooms})
             if known is None or not known.opened or any(r.opened for r in rooms.values()):
                 return new_state, []
+            current = evidence_of(event)
             return new_state, [
                 self._detection(
                     event.home_id,
@@ -73,13 +75,13 @@ class HomeClimateDetector:
                     evidence=(current,),
                 )
             ]
+        current = evidence_of(event)
         since = current if known is None or known.since is None else known.since
-        lasted = telemetry.ts - since.ts
-        opens = not (known is not None and known.opened) and lasted >= rules.climate_after
-        entry = RoomClimate(
-            ts=telemetry.ts, since=since, opened=opens or (known is not None and known.opened)
-        )
-        new_state = HomeClimateState(rooms={**state.rooms, room: entry})
+        lasted = ts - since.ts
+        was_open = known is not None and known.opened
+        opens = not was_open and lasted >= rules.climate_after
+        entry = RoomClimate(ts, since, opens or was_open)
+        new_state = construct(HomeClimateState, {"rooms": {**state.rooms, room: entry}})
         if not opens:
             return new_state, []
         side = (
@@ -97,20 +99,14 @@ class HomeClimateDetector:
                     f"{room} at {celsius:g} °C, {side} °C for {lasted.total_seconds() / 60:.0f} min"
                 ),
                 evidence=(since, current) if since != current else (current,),
-                at=telemetry.ts,
+                at=ts,
             )
         ]
-
-    def on_tick(
-        self, state: HomeClimateState, now: datetime, home: HomeContext
-    ) -> tuple[HomeClimateState, list[Detection]]:
-        """Judged by reading time only; a sensor that stops reporting is `device_offline`'s."""
-        return state, []
 
     def _detection(
         self,
         home_id: str,
-        action: Literal["open", "cancel"],
+        action: Action,
         room: str,
         key: Evidence,
         *,
@@ -118,15 +114,11 @@ class HomeClimateDetector:
         evidence: tuple[Evidence, ...],
         at: datetime | None = None,
     ) -> Detection:
-        return Detection(
-            detection_id=detection_id(
-                home_id, self.kind, action, room, key.device_id, key.seq, key.ts.isoformat()
-            ),
-            home_id=home_id,
-            kind=self.kind,
-            action=action,
-            severity="medium",
-            service="housekeeping",
+        return detection(
+            home_id,
+            self.kind,
+            action,
+            (room, key.device_id, key.seq, key.ts.isoformat()),
             at=key.ts if at is None else at,
             summary=summary,
             evidence=evidence,

@@ -11,9 +11,6 @@ Late readings: the last-activity time is the maximum reading time seen, so a
 reading older than it changes nothing; a late reading that falls inside a
 silence already reported moves the last activity forward and cancels the alert
 (the silence was shorter than it looked), and the remaining silence is judged anew.
-
-Also holds the small helpers the activity detectors share (the activity
-signals, evidence of a reading, and local-hour windows).
 """
 
 from __future__ import annotations
@@ -23,10 +20,11 @@ from functools import lru_cache
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
-from devices.events import GatewayEvent, Reading
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_activity, local_instant, replace
+from devices.events import GatewayEvent
+from processors.detection import AlertKind, Details, Detection, Evidence, detection, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import ACTIVITY, activity, local_instant, silence_cancel
+from processors.frozen import construct, replace
 from processors.rules import HomeRules
 
 _MAX_DAYS: Final = 400
@@ -66,27 +64,27 @@ class InactivityState(DetectorState):
     """The last-activity time whose silence is open as an alert."""
 
 
-class InactivityDetector:
+class InactivityDetector(DetectorBase[InactivityState]):
     kind: ClassVar[AlertKind] = "inactivity"
     state_type: ClassVar[type[DetectorState]] = InactivityState
-
-    def initial(self) -> InactivityState:
-        return InactivityState()
+    reads: ClassVar[frozenset[EventType]] = ACTIVITY
 
     def on_event(
         self, state: InactivityState, event: GatewayEvent, home: HomeContext
     ) -> tuple[InactivityState, list[Detection]]:
         """Activity ends a silence: first report it if it had already run out, then cancel."""
-        if not isinstance(event, Reading) or not is_activity(event):
-            return state, []
-        ts = event.telemetry.ts
-        if state.last_activity is not None and ts <= state.last_activity:
-            return state, []
+        reading = activity(event)
+        last = state.last_activity
+        if reading is None or (last is not None and reading.telemetry.ts <= last):
+            return state, []  # not activity, or no later than the activity already seen
+        ts = reading.telemetry.ts
         state, detections = self._judge(state, ts, home)
         if state.reported is not None:
-            detections.append(self._cancel(state, event, home))
-        new = InactivityState(last_activity=ts, last_evidence=evidence_of(event))
-        return new, detections
+            details: Details = {"last_activity": state.reported.isoformat()}
+            cancelled = silence_cancel(self.kind, home, state.reported, reading, details)
+            detections.append(cancelled)
+        new = {"last_activity": ts, "last_evidence": evidence_of(reading), "reported": None}
+        return construct(InactivityState, new), detections
 
     def on_tick(
         self, state: InactivityState, now: datetime, home: HomeContext
@@ -109,36 +107,17 @@ class InactivityDetector:
         local = last.astimezone(rules.zone)
         hours = rules.inactivity_after.total_seconds() / 3600
         seen = "" if state.last_evidence is None else f" since {local:%Y-%m-%d %H:%M} local"
-        detection = Detection(
-            detection_id=detection_id(rules.home_id, self.kind, "open", last.isoformat()),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="high",
-            service="wellbeing",
+        silent = detection(
+            rules.home_id,
+            self.kind,
+            "open",
+            (last.isoformat(),),
             at=due,
             summary=f"no movement, door or bed activity for {hours:g} h of daytime{seen}",
             evidence=() if state.last_evidence is None else (state.last_evidence,),
             details={"last_activity": last.isoformat(), "daytime_silence_h": hours},
         )
-        return replace(state, {"reported": last}), [detection]
-
-    def _cancel(self, state: InactivityState, event: Reading, home: HomeContext) -> Detection:
-        assert state.reported is not None
-        ts = event.telemetry.ts
-        return Detection(
-            detection_id=detection_id(
-                home.rules.home_id, self.kind, "cancel", state.reported.isoformat()
-            ),
-            home_id=home.rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="high",
-            service="wellbeing",
-            at=ts,
-            summary=f"activity seen again ({event.telemetry.type} on {event.device_id})",
-            evidence=(evidence_of(event),),
-            details={"last_activity": state.reported.isoformat()},
-        )
+        return replace(state, {"reported": last}), [silent]
 
 
 DETECTOR: Detector[InactivityState] = InactivityDetector()

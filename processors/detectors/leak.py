@@ -8,18 +8,19 @@ Readings older than a device's latest are ignored (late delivery after a newer s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.leak import LeakTelemetry
 from processors.detection import Action, AlertKind, Detection, reading_detection
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
+from processors.frozen import construct
 
 
-class LeakSensor(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class LeakSensor(NamedTuple):
+    """A sensor as last read (a tuple: one is made per reading)."""
 
     wet: bool
     ts: datetime
@@ -30,12 +31,12 @@ class LeakState(DetectorState):
     """Per device: its latest state by reading time."""
 
 
-class LeakDetector:
+class LeakDetector(ReadingDetector[LeakState]):
+    """Readings alone: a leak is reported, not inferred from time."""
+
     kind: ClassVar[AlertKind] = "leak"
     state_type: ClassVar[type[DetectorState]] = LeakState
-
-    def initial(self) -> LeakState:
-        return LeakState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"leak"})
 
     def on_event(
         self, state: LeakState, event: GatewayEvent, home: HomeContext
@@ -47,11 +48,8 @@ class LeakDetector:
         known = state.sensors.get(event.device_id)
         if known is not None and telemetry.ts < known.ts:
             return state, []
-        sensors = {
-            **state.sensors,
-            event.device_id: LeakSensor(wet=telemetry.data.wet, ts=telemetry.ts),
-        }
-        new_state = LeakState(sensors=sensors)
+        sensors = {**state.sensors, event.device_id: LeakSensor(telemetry.data.wet, telemetry.ts)}
+        new_state = construct(LeakState, {"sensors": sensors})
         was_wet = known is not None and known.wet
         if telemetry.data.wet == was_wet:
             return new_state, []
@@ -67,18 +65,10 @@ class LeakDetector:
             event,
             self.kind,
             action,
-            severity="critical",
-            service="technical",
             summary=summary,
             details={"room": event.room},
         )
         return new_state, [detection]
-
-    def on_tick(
-        self, state: LeakState, now: datetime, home: HomeContext
-    ) -> tuple[LeakState, list[Detection]]:
-        """A leak is reported, not inferred from time."""
-        return state, []
 
 
 DETECTOR: Detector[LeakState] = LeakDetector()

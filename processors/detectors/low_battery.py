@@ -13,35 +13,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.events import GatewayEvent, Reading
 from processors.detection import Action, AlertKind, Detection, Evidence, reading_detection
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import construct
+from processors.detector import (
+    EVERY_READING,
+    Detector,
+    DetectorState,
+    EventType,
+    HomeContext,
+    ReadingDetector,
+)
+from processors.frozen import construct
 
 RECHARGE_MARGIN: Final = 5.0
 """Percentage points above the threshold at which a low device counts as recharged."""
 
 
-class BatteryLevel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    low: bool
-    ts: datetime
+BatteryLevel = tuple[bool, datetime]
+"""A device's battery as last judged, `(low, ts)`: low or not, by its latest battery
+reading time (a plain tuple: one is made per battery reading)."""
 
 
 class LowBatteryState(DetectorState):
     devices: dict[str, BatteryLevel] = Field(default_factory=dict)
-    """Per device: low or not, by its latest battery reading time."""
+    """Per device, its `BatteryLevel`."""
 
 
-class LowBatteryDetector:
+class LowBatteryDetector(ReadingDetector[LowBatteryState]):
+    """Readings alone: battery is only known from readings."""
+
     kind: ClassVar[AlertKind] = "low_battery"
     state_type: ClassVar[type[DetectorState]] = LowBatteryState
-
-    def initial(self) -> LowBatteryState:
-        return LowBatteryState()
+    reads: ClassVar[frozenset[EventType]] = EVERY_READING
 
     def on_event(
         self, state: LowBatteryState, event: GatewayEvent, home: HomeContext
@@ -53,23 +58,27 @@ class LowBatteryDetector:
         battery = telemetry.battery
         if battery is None:
             return state, []
-        threshold = home.rules.low_battery_percent
+        ts = telemetry.ts
         known = state.devices.get(event.device_id)
-        if known is not None and telemetry.ts < known.ts:
-            return state, []
-        was_low = known is not None and known.low
+        if known is None:
+            was_low = False
+        else:
+            was_low, latest = known
+            if ts < latest:
+                return state, []
+        threshold = home.rules.low_battery_percent
         if battery < threshold:
             low = True
         elif battery >= threshold + RECHARGE_MARGIN:
             low = False
         else:
             low = was_low  # in the hysteresis band: no change
-        level = construct(BatteryLevel, {"low": low, "ts": telemetry.ts})
-        devices = {**state.devices, event.device_id: level}
+        devices = state.devices.copy()
+        devices[event.device_id] = (low, ts)
         new_state = construct(LowBatteryState, {"devices": devices})
         if low == was_low:
             return new_state, []
-        if not low and any(level.low for level in devices.values()):
+        if not low and any(other for other, _ in devices.values()):
             return new_state, []  # another device is still low: the alert stands
         action: Action = "open" if low else "cancel"
         summary = (
@@ -81,8 +90,6 @@ class LowBatteryDetector:
             event,
             self.kind,
             action,
-            severity="low",
-            service="technical",
             summary=summary,
             evidence=(
                 Evidence(
@@ -96,12 +103,6 @@ class LowBatteryDetector:
             details={"battery": battery, "threshold": threshold},
         )
         return new_state, [detection]
-
-    def on_tick(
-        self, state: LowBatteryState, now: datetime, home: HomeContext
-    ) -> tuple[LowBatteryState, list[Detection]]:
-        """Battery is only known from readings."""
-        return state, []
 
 
 DETECTOR: Detector[LowBatteryState] = LowBatteryDetector()

@@ -28,26 +28,27 @@ Ticks do nothing: only a new reading changes the score.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.envelope import Name
 from devices.events import GatewayEvent, Reading
 from devices.types.vitals import VitalsTelemetry
 from processors.detection import (
+    Action,
     AlertKind,
+    Details,
     Detection,
     Evidence,
     Severity,
-    detection_id,
+    detection,
 )
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import construct, replace
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
+from processors.frozen import replace
 
 Parameter = Literal[
     "resp_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate", "consciousness", "temperature"
@@ -140,10 +141,8 @@ def score_temperature(celsius: float) -> int:
 # --- state and assessment ------------------------------------------------------
 
 
-class ParameterReading(BaseModel):
-    """A parameter's latest value and the reading it came from."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ParameterReading(NamedTuple):
+    """A parameter's latest value and the reading it came from (a tuple: cheap per reading)."""
 
     value: bool | float | str
     ts: datetime
@@ -163,33 +162,47 @@ class News2State(DetectorState):
     """Parameters scoring above 0 in the picture last emitted or held open."""
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """NEWS2 at one evaluation time: scores of the fresh parameters, and what is absent."""
+class Assessment(NamedTuple):
+    """NEWS2 at one evaluation time: scores of the fresh parameters, and what is absent.
+
+    (A tuple, and what is missing or stale worked out only when asked: one is made
+    per vitals reading, and most readings raise nothing.)
+    """
 
     scores: Mapping[Parameter, int]
     used: Mapping[Parameter, ParameterReading]
-    missing: tuple[Parameter, ...]
-    stale: tuple[Parameter, ...]
+    latest: Mapping[Parameter, ParameterReading]
+    fresh_after: datetime
+    """A reading is fresh (younger than the maximum age) when taken after this."""
     scale: Literal[1, 2]
+    aggregate: int
+    band: Band
 
     @property
-    def aggregate(self) -> int:
-        return sum(self.scores.values())
+    def missing(self) -> tuple[Parameter, ...]:
+        return tuple(name for name in PARAMETERS if name not in self.latest)
 
     @property
-    def band(self) -> Band:
-        if self.aggregate >= 7:
-            return "critical"
-        if self.aggregate >= 5:
-            return "high"
-        if any(points == 3 for points in self.scores.values()):
-            return "medium"
-        return "none"
+    def stale(self) -> tuple[Parameter, ...]:
+        latest, fresh_after = self.latest, self.fresh_after
+        return tuple(
+            name for name in PARAMETERS if name in latest and latest[name].ts <= fresh_after
+        )
 
     @property
     def scoring(self) -> tuple[Parameter, ...]:
-        return tuple(name for name in PARAMETERS if self.scores.get(name, 0) > 0)
+        return tuple(name for name, points in self.scores.items() if points > 0)
+
+
+def band_of(aggregate: int, scores: Iterable[int]) -> Band:
+    """The RCP trigger band: aggregate 7+, aggregate 5-6, or a single parameter scoring 3."""
+    if aggregate >= 7:
+        return "critical"
+    if aggregate >= 5:
+        return "high"
+    if 3 in scores:
+        return "medium"
+    return "none"
 
 
 def assess(
@@ -200,31 +213,49 @@ def assess(
     scale: Literal[1, 2],
 ) -> Assessment:
     """Score each parameter's latest reading younger than `max_age` at `at`."""
-    used = {name: r for name, r in latest.items() if at - r.ts < max_age}
-    missing = tuple(name for name in PARAMETERS if name not in latest)
-    stale = tuple(name for name in PARAMETERS if name in latest and name not in used)
+    fresh_after = at - max_age  # at - ts < max_age, without a subtraction per parameter
+    fresh = {
+        name: reading
+        for name in PARAMETERS
+        if (reading := latest.get(name)) is not None and reading.ts > fresh_after
+    }
     # An unreported oxygen flag is taken as air (0 points) and named missing or stale.
-    oxygen = "on_oxygen" in used and used["on_oxygen"].value is True
+    oxygen = "on_oxygen" in fresh and fresh["on_oxygen"].value is True
     scores: dict[Parameter, int] = {}
-    for name in (name for name in PARAMETERS if name in used):
-        value = used[name].value
-        if name == "on_oxygen":
-            scores[name] = score_on_oxygen(value is True)
-        elif name == "consciousness":
-            scores[name] = score_consciousness(str(value))
-        elif isinstance(value, bool | str):
-            continue  # not possible from VitalsData; keeps the types honest
-        elif name == "spo2":
-            scores[name] = score_spo2(value, scale=scale, on_oxygen=oxygen)
-        else:
-            scores[name] = _NUMERIC[name](value)
+    for name, reading in fresh.items():
+        points = score_parameter(name, reading.value, scale, oxygen)
+        if points is not None:
+            scores[name] = points
+    aggregate = sum(scores.values())
     return Assessment(
         scores=scores,
-        used={name: used[name] for name in PARAMETERS if name in scores},
-        missing=missing,
-        stale=stale,
+        used=fresh if len(fresh) == len(scores) else {name: fresh[name] for name in scores},
+        latest=latest,
+        fresh_after=fresh_after,
         scale=scale,
+        aggregate=aggregate,
+        band=band_of(aggregate, scores.values()),
     )
+
+
+@lru_cache(maxsize=8192)
+def score_parameter(
+    name: Parameter, value: bool | float | str, scale: Literal[1, 2], on_oxygen: bool
+) -> int | None:
+    """One parameter's points (SpO2 by `scale`, and on scale 2 by `on_oxygen`).
+
+    None for a value of the wrong kind, which `VitalsData` never lets through; cached,
+    since a resident's readings keep returning to the same few values.
+    """
+    if name == "on_oxygen":
+        return score_on_oxygen(value is True)
+    if name == "consciousness":
+        return score_consciousness(str(value))
+    if isinstance(value, bool | str):
+        return None
+    if name == "spo2":
+        return score_spo2(value, scale=scale, on_oxygen=on_oxygen)
+    return _NUMERIC[name](value)
 
 
 _NUMERIC: Final = {
@@ -237,27 +268,29 @@ _NUMERIC: Final = {
 # --- the detector ------------------------------------------------------------------
 
 
-def _merge(state: News2State, reading: Reading, telemetry: VitalsTelemetry) -> News2State:
-    latest = dict(state.latest)
+def _merge(
+    latest: dict[Parameter, ParameterReading], device_id: str, telemetry: VitalsTelemetry
+) -> dict[Parameter, ParameterReading]:
+    """Each parameter's latest reading, by reading time, with this reading's values in."""
+    merged = dict(latest)
+    ts, seq = telemetry.ts, telemetry.seq
+    values = telemetry.data.__dict__
     for name in PARAMETERS:
-        value = getattr(telemetry.data, name)
+        value = values[name]
         if value is None:
             continue
-        candidate = construct(
-            ParameterReading,
-            {
-                # As validation would store it: an int is taken as a float.
-                "value": float(value) if type(value) is int else value,
-                "ts": telemetry.ts,
-                "device_id": reading.device_id,
-                "seq": telemetry.seq,
-            },
-        )
-        known = latest.get(name)
-        if known is None or candidate.newer_than(known):
-            latest[name] = candidate
-    clock = telemetry.ts if state.clock is None else max(state.clock, telemetry.ts)
-    return replace(state, {"latest": latest, "clock": clock})
+        known = merged.get(name)
+        # Newer by reading time, then (device, seq): the order `newer_than` defines.
+        if (
+            known is None
+            or ts > known.ts
+            or (ts == known.ts and (device_id, seq) > (known.device_id, known.seq))
+        ):
+            # As validation would store it: an int is taken as a float.
+            merged[name] = ParameterReading(
+                float(value) if type(value) is int else value, ts, device_id, seq
+            )
+    return merged
 
 
 def _evidence(assessment: Assessment) -> tuple[Evidence, ...]:
@@ -288,10 +321,8 @@ def _summary(assessment: Assessment, band: Band) -> str:
     return text[:500]
 
 
-def _details(
-    assessment: Assessment, band: Band
-) -> dict[str, float | int | bool | str | list[str] | None]:
-    details: dict[str, float | int | bool | str | list[str] | None] = {
+def _details(assessment: Assessment, band: Band) -> Details:
+    details: Details = {
         "aggregate": assessment.aggregate,
         "band": band,
         "spo2_scale": assessment.scale,
@@ -304,12 +335,12 @@ def _details(
     return details
 
 
-class News2Detector:
+class News2Detector(ReadingDetector[News2State]):
+    """Readings alone: staleness never clears or raises NEWS2, only a reading does."""
+
     kind: ClassVar[AlertKind] = "news2"
     state_type: ClassVar[type[DetectorState]] = News2State
-
-    def initial(self) -> News2State:
-        return News2State()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"vitals"})
 
     def on_event(
         self, state: News2State, event: GatewayEvent, home: HomeContext
@@ -317,53 +348,42 @@ class News2Detector:
         """Re-score on each vitals reading; open on a rise, cancel once cleared."""
         if not isinstance(event, Reading) or not isinstance(event.telemetry, VitalsTelemetry):
             return state, []
-        state = _merge(state, event, event.telemetry)
-        assert state.clock is not None  # set by _merge
+        telemetry = event.telemetry
+        latest = _merge(state.latest, event.device_id, telemetry)
+        clock = telemetry.ts if state.clock is None else max(state.clock, telemetry.ts)
         rules = home.rules
-        assessment = assess(
-            state.latest, at=state.clock, max_age=rules.news2_max_age, scale=rules.spo2_scale
-        )
+        assessment = assess(latest, at=clock, max_age=rules.news2_max_age, scale=rules.spo2_scale)
         band = assessment.band
+        seen = {"latest": latest, "clock": clock}
         if band == "none":
             if state.band == "none":
-                return state, []
+                return replace(state, seen), []
             if any(name not in assessment.used for name in state.scoring):
-                return state, []  # what triggered has gone stale: not a recovery
-            cleared = self._detection(event.home_id, "cancel", state.band, assessment, state.clock)
-            return replace(state, {"band": "none", "scoring": ()}), [cleared]
+                return replace(state, seen), []  # what triggered has gone stale: not a recovery
+            cleared = self._detection(event.home_id, "cancel", state.band, assessment, clock)
+            return replace(state, {**seen, "band": "none", "scoring": ()}), [cleared]
+        scoring = assessment.scoring
         rose = _BAND_RANK[band] > _BAND_RANK[state.band]
-        changed = band == state.band and assessment.scoring != state.scoring
-        new_state = replace(state, {"band": band, "scoring": assessment.scoring})
+        changed = band == state.band and scoring != state.scoring
+        new_state = replace(state, {**seen, "band": band, "scoring": scoring})
         if not (rose or changed):
             return new_state, []
-        return new_state, [self._detection(event.home_id, "open", band, assessment, state.clock)]
-
-    def on_tick(
-        self, state: News2State, now: datetime, home: HomeContext
-    ) -> tuple[News2State, list[Detection]]:
-        """Staleness alone never clears or raises NEWS2: only readings do."""
-        return state, []
+        return new_state, [self._detection(event.home_id, "open", band, assessment, clock)]
 
     def _detection(
-        self,
-        home_id: str,
-        action: Literal["open", "cancel"],
-        band: Band,
-        assessment: Assessment,
-        at: datetime,
+        self, home_id: str, action: Action, band: Band, assessment: Assessment, at: datetime
     ) -> Detection:
         shown: Band = band if action == "open" else "none"
-        return Detection(
-            detection_id=detection_id(home_id, self.kind, action, band, *_inputs(assessment)),
-            home_id=home_id,
-            kind=self.kind,
-            action=action,
-            severity=_BAND_SEVERITY[band],
-            service="medical",
+        return detection(
+            home_id,
+            self.kind,
+            action,
+            (band, *_inputs(assessment)),
             at=at,
             summary=_summary(assessment, shown),
             evidence=_evidence(assessment),
             details=_details(assessment, shown),
+            severity=_BAND_SEVERITY[band],
         )
 
 

@@ -4,7 +4,8 @@ A front-door opening between `night_start` and `night_end` (home-local, by the
 reading's time) starts a watch of `wandering_motion_window`; indoor motion at
 or after the opening and before the window ends means someone is inside (a
 visitor came in, the resident looked out and came back): nothing. Otherwise
-the watch is reported, from the first tick or event at or past the window's end.
+the watch is reported, from the first tick or motion or door reading at or past
+the window's end.
 
 Late readings: motion is judged by its reading time, so indoor motion that
 arrives late but was taken inside the window still clears the watch, and
@@ -21,9 +22,10 @@ from typing import ClassVar, Final
 from devices.events import GatewayEvent, Reading
 from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import in_local_hours, replace
+from processors.detection import AlertKind, Detection, Evidence, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import in_local_hours, overdue, watch_cancel
+from processors.frozen import construct, replace
 
 OUTDOOR_ROOMS: Final = frozenset({"garden", "yard", "porch", "balcony", "outdoor", "outside"})
 """Home-defined room names that are not indoors; every other room is."""
@@ -37,12 +39,13 @@ class NightWanderingState(DetectorState):
     """Whether the watched opening has been reported (kept until a new opening)."""
 
 
-class NightWanderingDetector:
+_UNWATCHED: Final = NightWanderingState()
+
+
+class NightWanderingDetector(DetectorBase[NightWanderingState]):
     kind: ClassVar[AlertKind] = "night_wandering"
     state_type: ClassVar[type[DetectorState]] = NightWanderingState
-
-    def initial(self) -> NightWanderingState:
-        return NightWanderingState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"motion", "door"})
 
     def on_event(
         self, state: NightWanderingState, event: GatewayEvent, home: HomeContext
@@ -60,8 +63,18 @@ class NightWanderingDetector:
             if opened_at is None or not opened_at <= ts < opened_at + rules.wandering_motion_window:
                 return self._judge(state, ts, home)
             # Someone moved indoors within the window: nothing to report (or a late retraction).
-            detections = [self._cancel(state, event, home)] if state.reported else []
-            return NightWanderingState(), detections
+            if not state.reported:
+                return _UNWATCHED, []
+            assert state.opened is not None
+            cancelled = watch_cancel(
+                self.kind,
+                home,
+                state.opened,
+                opened_at,
+                event,
+                "indoor motion within the window after all (reading arrived late)",
+            )
+            return _UNWATCHED, [cancelled]
         state, detections = self._judge(state, ts, home)
         if not isinstance(telemetry, DoorTelemetry) or telemetry.data.door != "front":
             return state, detections
@@ -71,7 +84,8 @@ class NightWanderingDetector:
             return state, detections
         if state.opened_at is not None and not state.reported:
             return state, detections  # joins the watch already pending
-        return NightWanderingState(opened_at=ts, opened=evidence_of(event)), detections
+        watch = {"opened_at": ts, "opened": evidence_of(event), "reported": False}
+        return construct(NightWanderingState, watch), detections
 
     def on_tick(
         self, state: NightWanderingState, now: datetime, home: HomeContext
@@ -82,55 +96,27 @@ class NightWanderingDetector:
     def _judge(
         self, state: NightWanderingState, now: datetime, home: HomeContext
     ) -> tuple[NightWanderingState, list[Detection]]:
-        rules = home.rules
-        opened_at = state.opened_at
-        if opened_at is None or state.reported or state.opened is None:
-            return state, []
-        if now < opened_at + rules.wandering_motion_window:
-            return state, []
-        if rules.away:
-            return NightWanderingState(), []
-        local = opened_at.astimezone(rules.zone)
-        minutes = rules.wandering_motion_window.total_seconds() / 60
-        detection = Detection(
-            detection_id=detection_id(
-                rules.home_id, self.kind, "open", state.opened.device_id, opened_at.isoformat()
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="critical",
-            service="wellbeing",
-            at=opened_at + rules.wandering_motion_window,
+        if state.opened_at is None or state.reported:
+            return state, []  # nothing watched, or already reported
+        opened = overdue(
+            self.kind,
+            home,
+            state.opened,
+            state.opened_at,
+            home.rules.wandering_motion_window,
+            now,
             summary=(
-                f"front door opened at {local:%H:%M} local at night and no indoor motion "
-                f"within {minutes:g} min"
+                "front door opened at {local:%H:%M} local at night and no indoor motion "
+                "within {minutes:g} min"
             ),
-            evidence=(state.opened,),
-            details={"opened_at": opened_at.isoformat(), "window_min": minutes},
+            since_key="opened_at",
+            after_key="window_min",
         )
-        return replace(state, {"reported": True}), [detection]
-
-    def _cancel(self, state: NightWanderingState, event: Reading, home: HomeContext) -> Detection:
-        assert state.opened is not None
-        assert state.opened_at is not None
-        rules = home.rules
-        return Detection(
-            detection_id=detection_id(
-                rules.home_id,
-                self.kind,
-                "cancel",
-                state.opened.device_id,
-                state.opened_at.isoformat(),
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="critical",
-            service="wellbeing",
-            at=event.telemetry.ts,
-            summary="indoor motion within the window after all (reading arrived late)",
-            evidence=(state.opened, evidence_of(event)),
-        )
+        if opened is None:
+            return state, []
+        if home.rules.away:
+            return _UNWATCHED, []  # the window ended while away: nothing to watch
+        return replace(state, {"reported": True}), [opened]
 
 
 DETECTOR: Detector[NightWanderingState] = NightWanderingDetector()

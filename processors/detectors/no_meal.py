@@ -17,14 +17,17 @@ the day it was taken; one taken before midnight does not count for today.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from devices.events import GatewayEvent, Reading
 from devices.types.door import DoorTelemetry
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on, local_instant, replace
+from processors.detection import AlertKind, Detection, Evidence, detection, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import is_stove_on, local_instant
+from processors.frozen import replace
 
 
 class NoMealState(DetectorState):
@@ -35,7 +38,14 @@ class NoMealState(DetectorState):
     judged_day: date | None = None
     """The latest local day already reported (so each day is reported once)."""
     watching_since: datetime | None = None
-    """First reading or tick seen: a day not watched from its midnight is not judged."""
+    """First tick, or motion, door or power reading, seen: a day not watched from its
+    midnight is not judged."""
+
+
+@lru_cache(maxsize=4096)
+def _day_marks(day: date, meal_by: time, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A local day's midnight and its `meal_by`, as UTC instants."""
+    return local_instant(day, time(0, 0), zone), local_instant(day, meal_by, zone)
 
 
 def is_kitchen_activity(event: Reading, home: HomeContext) -> bool:
@@ -47,12 +57,10 @@ def is_kitchen_activity(event: Reading, home: HomeContext) -> bool:
     return is_stove_on(event, home) is True
 
 
-class NoMealDetector:
+class NoMealDetector(DetectorBase[NoMealState]):
     kind: ClassVar[AlertKind] = "no_meal"
     state_type: ClassVar[type[DetectorState]] = NoMealState
-
-    def initial(self) -> NoMealState:
-        return NoMealState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"motion", "door", "power"})
 
     def on_event(
         self, state: NoMealState, event: GatewayEvent, home: HomeContext
@@ -66,12 +74,20 @@ class NoMealDetector:
             return state, detections
         if state.last_kitchen is None or ts > state.last_kitchen:
             state = replace(state, {"last_kitchen": ts, "last_evidence": evidence_of(event)})
-        zone = home.rules.zone
-        day = ts.astimezone(zone).date()
-        if state.reported_day == day:
-            detections.append(self._cancel(day, event, home))
-            state = replace(state, {"reported_day": None})
-        return state, detections
+        day = state.reported_day
+        if day is None or ts.astimezone(home.rules.zone).date() != day:
+            return state, detections
+        cancelled = detection(
+            home.rules.home_id,
+            self.kind,
+            "cancel",
+            (day.isoformat(),),
+            at=ts,
+            summary=f"kitchen activity seen ({event.telemetry.type} on {event.device_id})",
+            evidence=(evidence_of(event),),
+            details={"day": day.isoformat()},
+        )
+        return replace(state, {"reported_day": None}), [*detections, cancelled]
 
     def on_tick(
         self, state: NoMealState, now: datetime, home: HomeContext
@@ -82,26 +98,25 @@ class NoMealDetector:
     def _judge(
         self, state: NoMealState, now: datetime, home: HomeContext
     ) -> tuple[NoMealState, list[Detection]]:
-        rules = home.rules
-        zone = rules.zone
-        day = now.astimezone(zone).date()
         if state.watching_since is None or now < state.watching_since:
             state = replace(state, {"watching_since": now})
-        if rules.away or (state.judged_day is not None and day <= state.judged_day):
+        rules = home.rules
+        if rules.away:
             return state, []
-        deadline = local_instant(day, rules.meal_by, zone)
-        midnight = local_instant(day, time(0, 0), zone)
+        day = now.astimezone(rules.zone).date()
+        if state.judged_day is not None and day <= state.judged_day:
+            return state, []
+        midnight, deadline = _day_marks(day, rules.meal_by, rules.zone)
         if now < deadline or state.watching_since is None or state.watching_since > midnight:
             return state, []
         if state.last_kitchen is not None and state.last_kitchen >= midnight:
             return state, []
         by = f"{rules.meal_by:%H:%M}"
-        detection = Detection(
-            detection_id=detection_id(rules.home_id, self.kind, "open", day.isoformat()),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="medium",
-            service="meal",
+        missed = detection(
+            rules.home_id,
+            self.kind,
+            "open",
+            (day.isoformat(),),
             at=deadline,
             summary=f"no kitchen activity on {day.isoformat()} by {by} local",
             evidence=() if state.last_evidence is None else (state.last_evidence,),
@@ -112,22 +127,7 @@ class NoMealDetector:
                 else state.last_kitchen.isoformat(),
             },
         )
-        return replace(state, {"reported_day": day, "judged_day": day}), [detection]
-
-    def _cancel(self, day: date, event: Reading, home: HomeContext) -> Detection:
-        rules = home.rules
-        return Detection(
-            detection_id=detection_id(rules.home_id, self.kind, "cancel", day.isoformat()),
-            home_id=rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="medium",
-            service="meal",
-            at=event.telemetry.ts,
-            summary=f"kitchen activity seen ({event.telemetry.type} on {event.device_id})",
-            evidence=(evidence_of(event),),
-            details={"day": day.isoformat()},
-        )
+        return replace(state, {"reported_day": day, "judged_day": day}), [missed]
 
 
 DETECTOR: Detector[NoMealState] = NoMealDetector()

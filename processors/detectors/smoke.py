@@ -11,21 +11,22 @@ Readings older than a device's latest are ignored.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Final
+from typing import ClassVar, Final, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from devices.events import GatewayEvent, Reading
 from devices.types.smoke import SmokeTelemetry
 from processors.detection import Action, AlertKind, Detection, reading_detection
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
+from processors.frozen import construct
 
 CO_ALARM_PPM: Final = 50.0
 """EN 50291-1 lowest alarm concentration, ppm."""
 
 
-class SmokeSensor(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class SmokeSensor(NamedTuple):
+    """A sensor as last read (a tuple: one is made per reading)."""
 
     alarming: bool
     ts: datetime
@@ -42,12 +43,12 @@ def alarming(telemetry: SmokeTelemetry) -> bool:
     return telemetry.data.alarm or (co_ppm is not None and co_ppm >= CO_ALARM_PPM)
 
 
-class SmokeDetector:
+class SmokeDetector(ReadingDetector[SmokeState]):
+    """Readings alone: an alarm is reported, not inferred from time."""
+
     kind: ClassVar[AlertKind] = "smoke"
     state_type: ClassVar[type[DetectorState]] = SmokeState
-
-    def initial(self) -> SmokeState:
-        return SmokeState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"smoke"})
 
     def on_event(
         self, state: SmokeState, event: GatewayEvent, home: HomeContext
@@ -60,11 +61,8 @@ class SmokeDetector:
         if known is not None and telemetry.ts < known.ts:
             return state, []
         now_alarming = alarming(telemetry)
-        sensors = {
-            **state.sensors,
-            event.device_id: SmokeSensor(alarming=now_alarming, ts=telemetry.ts),
-        }
-        new_state = SmokeState(sensors=sensors)
+        sensors = {**state.sensors, event.device_id: SmokeSensor(now_alarming, telemetry.ts)}
+        new_state = construct(SmokeState, {"sensors": sensors})
         was_alarming = known is not None and known.alarming
         if now_alarming == was_alarming:
             return new_state, []
@@ -81,18 +79,10 @@ class SmokeDetector:
             event,
             self.kind,
             action,
-            severity="critical",
-            service="medical",
             summary=summary,
             details={"room": event.room, "co_alarm_ppm": CO_ALARM_PPM},
         )
         return new_state, [detection]
-
-    def on_tick(
-        self, state: SmokeState, now: datetime, home: HomeContext
-    ) -> tuple[SmokeState, list[Detection]]:
-        """An alarm is reported, not inferred from time."""
-        return state, []
 
 
 DETECTOR: Detector[SmokeState] = SmokeDetector()

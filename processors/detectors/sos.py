@@ -12,7 +12,7 @@ from typing import ClassVar
 from devices.events import GatewayEvent, Reading
 from devices.types.sos import SosTelemetry
 from processors.detection import Action, AlertKind, Detection, reading_detection
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detector import Detector, DetectorState, EventType, HomeContext, ReadingDetector
 
 
 class SosState(DetectorState):
@@ -20,12 +20,12 @@ class SosState(DetectorState):
     """Reading time of the latest press, so a cancel taken before it cannot cancel it."""
 
 
-class SosDetector:
+class SosDetector(ReadingDetector[SosState]):
+    """Readings alone: a press needs no timer."""
+
     kind: ClassVar[AlertKind] = "sos"
     state_type: ClassVar[type[DetectorState]] = SosState
-
-    def initial(self) -> SosState:
-        return SosState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"sos"})
 
     def on_event(
         self, state: SosState, event: GatewayEvent, home: HomeContext
@@ -44,21 +44,7 @@ class SosDetector:
                 # Out of order: an "I am fine" from before the press does not answer it.
                 return state, []
             summary = f"resident cancelled SOS on {event.device_id}"
-        detection = reading_detection(
-            event,
-            self.kind,
-            action,
-            severity="critical",
-            service="medical",
-            summary=summary,
-        )
-        return state, [detection]
-
-    def on_tick(
-        self, state: SosState, now: datetime, home: HomeContext
-    ) -> tuple[SosState, list[Detection]]:
-        """A press needs no timer."""
-        return state, []
+        return state, [reading_detection(event, self.kind, action, summary=summary)]
 
 
 DETECTOR: Detector[SosState] = SosDetector()

@@ -14,13 +14,14 @@ the switch-on being watched is ignored.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from devices.events import GatewayEvent, Reading
 from devices.types.motion import MotionTelemetry
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import is_stove_on, replace
+from processors.detection import AlertKind, Detection, Evidence, detection, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import is_stove_on, watch_cancel
+from processors.frozen import construct, replace
 
 
 class StoveState(DetectorState):
@@ -31,12 +32,13 @@ class StoveState(DetectorState):
     reported: bool = False
 
 
-class StoveUnattendedDetector:
+_OFF: Final = StoveState()
+
+
+class StoveUnattendedDetector(DetectorBase[StoveState]):
     kind: ClassVar[AlertKind] = "stove_unattended"
     state_type: ClassVar[type[DetectorState]] = StoveState
-
-    def initial(self) -> StoveState:
-        return StoveState()
+    reads: ClassVar[frozenset[EventType]] = frozenset({"power", "motion"})
 
     def on_event(
         self, state: StoveState, event: GatewayEvent, home: HomeContext
@@ -50,14 +52,15 @@ class StoveUnattendedDetector:
         switched = is_stove_on(event, home)
         if switched is True:
             if state.on is None:
-                return StoveState(on=evidence_of(event), watch_from=ts), detections
+                watch = {"on": evidence_of(event), "watch_from": ts, "reported": False}
+                return construct(StoveState, watch), detections
             return state, detections
         if switched is False:
             if state.on is None or ts < state.on.ts:
                 return state, detections
             if state.reported:
                 detections.append(self._cancel(state, event, home, "stove switched off"))
-            return StoveState(), detections
+            return _OFF, detections
         kitchen = (
             isinstance(telemetry, MotionTelemetry)
             and telemetry.data.motion
@@ -86,14 +89,11 @@ class StoveUnattendedDetector:
             return state, []
         minutes = rules.stove_after.total_seconds() / 60
         local = state.on.ts.astimezone(rules.zone)
-        detection = Detection(
-            detection_id=detection_id(
-                rules.home_id, self.kind, "open", state.on.device_id, watch_from.isoformat()
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="critical",
-            service="housekeeping",
+        opened = detection(
+            rules.home_id,
+            self.kind,
+            "open",
+            (state.on.device_id, watch_from.isoformat()),
             at=watch_from + rules.stove_after,
             summary=(
                 f"stove on since {local:%H:%M} local with no kitchen motion for {minutes:g} min"
@@ -105,29 +105,12 @@ class StoveUnattendedDetector:
                 "after_min": minutes,
             },
         )
-        return replace(state, {"reported": True}), [detection]
+        return replace(state, {"reported": True}), [opened]
 
     def _cancel(self, state: StoveState, event: Reading, home: HomeContext, why: str) -> Detection:
         assert state.on is not None
         assert state.watch_from is not None
-        rules = home.rules
-        return Detection(
-            detection_id=detection_id(
-                rules.home_id,
-                self.kind,
-                "cancel",
-                state.on.device_id,
-                state.watch_from.isoformat(),
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="critical",
-            service="housekeeping",
-            at=event.telemetry.ts,
-            summary=why,
-            evidence=(state.on, evidence_of(event)),
-        )
+        return watch_cancel(self.kind, home, state.on, state.watch_from, event, why)
 
 
 DETECTOR: Detector[StoveState] = StoveUnattendedDetector()

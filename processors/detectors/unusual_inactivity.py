@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
-from devices.events import GatewayEvent, Reading
-from processors.detection import AlertKind, Detection, Evidence, detection_id, evidence_of
-from processors.detector import Detector, DetectorState, HomeContext
-from processors.detectors.activity import in_local_hours, is_activity, replace
+from devices.events import GatewayEvent
+from processors.detection import AlertKind, Detection, Evidence, detection, evidence_of
+from processors.detector import Detector, DetectorBase, DetectorState, EventType, HomeContext
+from processors.detectors.activity import ACTIVITY, activity, in_hours, silence_cancel
+from processors.frozen import replace
 from processors.rules import HomeRules
 
 BIN: Final = timedelta(minutes=15)
@@ -110,6 +111,11 @@ def _bin_threshold(state: UnusualInactivityState, index: int) -> float | None:
 
 def threshold_minutes(state: UnusualInactivityState, index: int) -> float | None:
     """The learned unusual-silence threshold at a bin, or None until it has `MIN_DAYS` samples."""
+    threshold = _thresholds(state)[index]
+    return None if threshold is None else threshold[0]
+
+
+def _threshold(state: UnusualInactivityState, index: int) -> float | None:
     if _bin_threshold(state, index) is None:
         return None
     around = (
@@ -117,6 +123,31 @@ def threshold_minutes(state: UnusualInactivityState, index: int) -> float | None
         for offset in range(-NEIGHBOURS, NEIGHBOURS + 1)
     )
     return max(MIN_THRESHOLD_MIN, *(value for value in around if value is not None))
+
+
+Baseline = tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]
+Threshold = tuple[float, timedelta]
+"""A bin's threshold in minutes, and as a duration."""
+_LEARNED: dict[int, tuple[Baseline, tuple[Threshold | None, ...]]] = {}
+"""Every bin's threshold per learned baseline (counts, means, variances), by identity:
+the baseline changes once a local day, and the silence is judged on every tick."""
+
+
+def _thresholds(state: UnusualInactivityState) -> tuple[Threshold | None, ...]:
+    counts, means, variances = baseline = (state.counts, state.means, state.variances)
+    known = _LEARNED.get(id(means))
+    if known is not None:
+        (known_counts, known_means, known_variances), worked_out = known
+        if known_counts is counts and known_means is means and known_variances is variances:
+            return worked_out
+    if len(_LEARNED) >= 4096:  # one entry per home and day: forget the old days now and then
+        _LEARNED.clear()
+    worked_out = tuple(
+        None if minutes is None else (minutes, timedelta(minutes=minutes))
+        for minutes in (_threshold(state, index) for index in range(BINS))
+    )
+    _LEARNED[id(state.means)] = (baseline, worked_out)
+    return worked_out
 
 
 def _went_out(evidence: Evidence | None) -> bool:
@@ -177,52 +208,60 @@ def advance(
     state: UnusualInactivityState, to: datetime, rules: HomeRules
 ) -> UnusualInactivityState:
     """Move the event-time clock to `to`, recording every bin it closes."""
+    state, update = _advanced(state, to, rules)
+    return replace(state, update) if update else state
+
+
+def _advanced(
+    state: UnusualInactivityState, to: datetime, rules: HomeRules
+) -> tuple[UnusualInactivityState, dict[str, Any]]:
+    """`advance`, as the state with the closed bins recorded and the fields left to set
+    (so a reading can set them together with its own)."""
     clock = state.clock
     if clock is None or to - clock > MAX_CATCH_UP:
-        return replace(state, {"clock": to, "open_bin_max_min": 0.0})
+        return state, {"clock": to, "open_bin_max_min": 0.0}
     if to <= clock:
-        return state
+        return state, {}
     boundary = _bin_start(clock) + BIN
     while boundary <= to:
         state = _close_bin(state, boundary, rules)
         boundary += BIN
-    return replace(state, {"clock": to})
+    return state, {"clock": to}
 
 
-class UnusualInactivityDetector:
+class UnusualInactivityDetector(DetectorBase[UnusualInactivityState]):
     kind: ClassVar[AlertKind] = "unusual_inactivity"
     state_type: ClassVar[type[DetectorState]] = UnusualInactivityState
-
-    def initial(self) -> UnusualInactivityState:
-        return UnusualInactivityState()
+    reads: ClassVar[frozenset[EventType]] = ACTIVITY
 
     def on_event(
         self, state: UnusualInactivityState, event: GatewayEvent, home: HomeContext
     ) -> tuple[UnusualInactivityState, list[Detection]]:
         """Learn up to the reading's time; activity ends the silence (cancelling its alert)."""
-        if not isinstance(event, Reading) or not is_activity(event):
+        reading = activity(event)
+        if reading is None:
             return state, []
-        ts = event.telemetry.ts
+        ts = reading.telemetry.ts
         state, detections = self._judge(state, ts, home)
-        state = advance(state, ts, home.rules)
+        state, update = _advanced(state, ts, home.rules)
         last = state.last_activity
         if last is not None and ts <= last:
-            return state, detections
-        counted = last is not None and not _went_out(state.last_evidence)
+            return (replace(state, update) if update else state), detections
+        clock = update.get("clock", state.clock)
+        open_bin_max_min = update.get("open_bin_max_min", state.open_bin_max_min)
+        update |= {"last_activity": ts, "last_evidence": evidence_of(reading), "reported": None}
         if (
-            counted
-            and last is not None
-            and state.clock is not None
-            and ts >= _bin_start(state.clock)
+            last is not None
+            and not _went_out(state.last_evidence)
+            and clock is not None
+            and (ts >= clock or ts >= _bin_start(clock))
         ):
             gap = (ts - last).total_seconds() / 60
-            state = replace(state, {"open_bin_max_min": max(state.open_bin_max_min, gap)})
+            update["open_bin_max_min"] = max(open_bin_max_min, gap)
         if state.reported is not None:
-            detections.append(self._cancel(state, event, home))
-        state = replace(
-            state, {"last_activity": ts, "last_evidence": evidence_of(event), "reported": None}
-        )
-        return state, detections
+            cancelled = silence_cancel(self.kind, home, state.reported, reading)
+            detections.append(cancelled)
+        return replace(state, update), detections
 
     def on_tick(
         self, state: UnusualInactivityState, now: datetime, home: HomeContext
@@ -236,26 +275,25 @@ class UnusualInactivityDetector:
     ) -> tuple[UnusualInactivityState, list[Detection]]:
         rules = home.rules
         last = state.last_activity
-        if rules.away or last is None or state.reported == last:
+        if rules.away or last is None or state.reported == last or _went_out(state.last_evidence):
             return state, []
-        if not in_local_hours(now, rules.day_start, rules.day_end, rules.zone):
+        local_now = now.astimezone(rules.zone)
+        if not in_hours(local_now.time(), rules.day_start, rules.day_end):
             return state, []
-        if _went_out(state.last_evidence):
+        index = (local_now.hour * 60 + local_now.minute) // 15
+        threshold = _thresholds(state)[index]
+        if threshold is None or threshold[1] >= rules.inactivity_after:
             return state, []
-        index = bin_index(now, rules)
-        limit = threshold_minutes(state, index)
-        if limit is None or timedelta(minutes=limit) >= rules.inactivity_after:
-            return state, []
+        limit = threshold[0]
         silence = (now - last).total_seconds() / 60
         if silence < limit:
             return state, []
         local = last.astimezone(rules.zone)
-        detection = Detection(
-            detection_id=detection_id(rules.home_id, self.kind, "open", last.isoformat()),
-            home_id=rules.home_id,
-            kind=self.kind,
-            severity="medium",
-            service="wellbeing",
+        unusual = detection(
+            rules.home_id,
+            self.kind,
+            "open",
+            (last.isoformat(),),
             at=now,
             summary=(
                 f"no activity since {local:%H:%M} local ({silence:.0f} min): unusual for this "
@@ -270,26 +308,7 @@ class UnusualInactivityDetector:
                 "days_learned": state.counts[index],
             },
         )
-        return replace(state, {"reported": last}), [detection]
-
-    def _cancel(
-        self, state: UnusualInactivityState, event: Reading, home: HomeContext
-    ) -> Detection:
-        assert state.reported is not None
-        rules = home.rules
-        return Detection(
-            detection_id=detection_id(
-                rules.home_id, self.kind, "cancel", state.reported.isoformat()
-            ),
-            home_id=rules.home_id,
-            kind=self.kind,
-            action="cancel",
-            severity="medium",
-            service="wellbeing",
-            at=event.telemetry.ts,
-            summary=f"activity seen again ({event.telemetry.type} on {event.device_id})",
-            evidence=(evidence_of(event),),
-        )
+        return replace(state, {"reported": last}), [unusual]
 
 
 DETECTOR: Detector[UnusualInactivityState] = UnusualInactivityDetector()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from anxin.bench.detect import (
+from anxin.bench.detect_plan import (
     DetectOptions,
     context_for,
     minutes,

@@ -10,7 +10,7 @@ import pytest
 from devices.events import GatewayEvent, Reading, StatusChange
 from devices.telemetry import TELEMETRY_ADAPTER
 from processors.detection import AlertKind, Detection, detection_id
-from processors.detector import Detector, DetectorState, HomeContext
+from processors.detector import EVERY_EVENT, Detector, DetectorState, EventType, HomeContext
 from processors.detectors.fall import DETECTOR as FALL
 from processors.detectors.sos import DETECTOR as SOS
 from processors.engine import LATE_BOUND, Engine, HomeState, step, tick
@@ -51,6 +51,7 @@ class Counter:
 
     kind: ClassVar[AlertKind] = "device_offline"
     state_type: ClassVar[type[DetectorState]] = CountState
+    reads: ClassVar[frozenset[EventType]] = EVERY_EVENT
 
     def initial(self) -> CountState:
         return CountState()
@@ -164,7 +165,7 @@ class TestHomeStateJson:
         assert ("fall", "cancel") in [(d.kind, d.action) for d in detections]
 
     def test_the_state_of_a_detector_no_longer_run_is_dropped(self) -> None:
-        state, _ = step(DETECTORS, HomeState(), fall(T0), HOME)
+        state, _ = step(DETECTORS, HomeState(), sos("press", T0), HOME)  # reaches all three
         restored = HomeState.from_json(state.to_json(), (SOS,))
         assert set(restored.detectors) == {"sos"}
 
