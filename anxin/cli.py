@@ -355,6 +355,45 @@ def bench_dispatch(
     run_dispatch_bench(options, Console())  # writes --json itself
 
 
+@bench_app.command("worker")
+def bench_worker(
+    homes: Annotated[int, typer.Option(min=1, max=10_000, help="simulated homes")] = 100,
+    events: Annotated[
+        int, typer.Option(min=100, max=2_000_000, help="telemetry readings to publish")
+    ] = 50_000,
+    partitions: Annotated[
+        int, typer.Option(min=1, max=64, help="partitions of anxin.telemetry and the changelog")
+    ] = 8,
+    seed: Annotated[int, typer.Option(help="fleet and routine seed")] = 1,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="keep the temp dir (logs) to look into")] = False,
+) -> None:
+    """Simulated telemetry → Tansu → one `anxin worker` → detections: events/s end to end."""
+    from anxin.bench.worker import (
+        BenchError,
+        WorkerBenchOptions,
+        render_report,
+        run_worker_bench,
+        write_json,
+    )
+
+    if json_file is not None and not json_file.resolve().parent.is_dir():
+        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    options = WorkerBenchOptions(
+        homes=homes, events=events, partitions=partitions, seed=seed, json_path=json_file, keep=keep
+    )
+    try:
+        report = run_worker_bench(options, lambda line: err.print(line, highlight=False))
+    except BenchError as error:
+        err.print(f"[red]anxin: {error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    render_report(report, Console())
+    if json_file is not None:
+        write_json(report, json_file)
+
+
 @app.command("broker-config")
 def broker_config(
     out: Annotated[

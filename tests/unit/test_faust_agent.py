@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,13 @@ def sos(action: str, ts: datetime, *, home_id: str = "h1") -> bytes:
     return event_bytes(payload, home_id=home_id)
 
 
+def delivered(*args: Any, **kwargs: Any) -> asyncio.Future[None]:
+    """What `send` returns once the broker has the record."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
+
+
 @pytest.fixture
 async def processor() -> AsyncIterator[Processor]:
     processor = create_app(
@@ -67,7 +75,9 @@ class TestAgent:
     async def test_an_sos_press_raises_a_detection_and_publishes_it(
         self, processor: Processor
     ) -> None:
-        with patch.object(processor.detections, "send", new=AsyncMock()) as send:
+        with patch.object(
+            processor.detections, "send", new=AsyncMock(side_effect=delivered)
+        ) as send:
             detections = await judge(processor, sos("press", T0))
         assert [(d.kind, d.action) for d in detections] == [("sos", "open")]
         send.assert_awaited_once()
@@ -79,7 +89,7 @@ class TestAgent:
     async def test_the_home_state_is_kept_in_the_table_between_events(
         self, processor: Processor
     ) -> None:
-        with patch.object(processor.detections, "send", new=AsyncMock()):
+        with patch.object(processor.detections, "send", new=AsyncMock(side_effect=delivered)):
             opened = await judge(processor, fall(T0))
             cancelled = await judge(processor, sos("cancel", T0 + timedelta(seconds=10)))
         assert [(d.kind, d.action) for d in opened] == [("fall", "open")]
@@ -87,7 +97,9 @@ class TestAgent:
         assert processor.state("h1").watermark == T0 + timedelta(seconds=10)
 
     async def test_a_value_that_is_no_gateway_event_is_skipped(self, processor: Processor) -> None:
-        with patch.object(processor.detections, "send", new=AsyncMock()) as send:
+        with patch.object(
+            processor.detections, "send", new=AsyncMock(side_effect=delivered)
+        ) as send:
             detections = await judge(processor, b'{"kind": "nonsense"}')
             after = await judge(processor, sos("press", T0))
         assert detections == []
