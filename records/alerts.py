@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from alerts.escalation import Escalation, EscalationPolicy, due, escalate
@@ -27,10 +26,8 @@ from alerts.lifecycle import Decision, on_detection
 from alerts.model import ACTIVE, Alert, AlertStatus, appended
 from alerts.notifiers.stream import AlertChange
 from processors.detection import Detection
+from records.database import in_transaction
 from records.schema import AlertEventRow, AlertRow, AppliedDetectionRow, HomeRow
-
-ATTEMPTS: Final = 3
-"""Transactions lost to a concurrent writer are retried this many times in all."""
 
 T = TypeVar("T")
 
@@ -215,14 +212,7 @@ class AlertStore:
             ]
 
     def _transaction(self, attempt: Callable[[Session], T]) -> T:
-        for tries in range(1, ATTEMPTS + 1):
-            try:
-                with Session(self._engine) as session, session.begin():
-                    return attempt(session)
-            except (IntegrityError, OperationalError):
-                if tries == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        return in_transaction(self._engine, attempt)
 
 
 def _save(

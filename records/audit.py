@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from records.schema import AuditRow, as_utc
+from records.schema import AuditRow, from_column
 
 
 class AuditEntry(BaseModel):
@@ -66,7 +66,7 @@ class AuditLog:
             return [
                 AuditEntry(
                     audit_id=row.audit_id,
-                    at=as_utc(row.at),
+                    at=from_column(row.at),
                     actor=row.actor,
                     action=row.action,
                     target=row.target,

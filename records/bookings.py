@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from alerts.bookings import Booking, due_occurrences
 from alerts.dispatches import Dispatch
-from records.dispatches import StoredDispatch, as_utc, from_column, in_transaction, save
-from records.schema import BookingRow, DispatchRow, HomeRow
+from records.database import in_transaction
+from records.dispatches import StoredDispatch, save
+from records.schema import BookingRow, DispatchRow, HomeRow, as_utc, from_column
 
 MakeDispatch = Callable[[Booking, datetime, float, float], Dispatch]
 """(booking, occurrence, home lat, home lon) -> the pending dispatch for it."""

@@ -9,15 +9,23 @@ the schema the same way and an existing database is upgraded in place.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
+
+ATTEMPTS: Final = 3
+"""Transactions lost to a concurrent writer are retried this many times in all."""
+
+T = TypeVar("T")
 
 
 def open_engine(url: str) -> Engine:
@@ -57,3 +65,16 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema; a no-op when it is there already."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def in_transaction(engine: Engine, attempt: Callable[[Session], T]) -> T:
+    """Run `attempt` in a transaction, again (up to `ATTEMPTS`) if a concurrent writer won:
+    a unique key taken meanwhile (two processes opening the same alert) or a lock lost."""
+    for tries in range(1, ATTEMPTS + 1):
+        try:
+            with Session(engine) as session, session.begin():
+                return attempt(session)
+        except (IntegrityError, OperationalError):
+            if tries == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

@@ -16,23 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from alerts.dispatches import Dispatch, DispatchStatus, Step, appended
 from alerts.dispatches import rate as rate_dispatch
 from alerts.sla import ALARM_SEVERITIES, AlertTimes, DispatchTimes
 from alerts.workers import Worker
-from records.schema import AlertEventRow, AlertRow, DispatchEventRow, DispatchRow
+from records.database import in_transaction
+from records.schema import (
+    AlertEventRow,
+    AlertRow,
+    DispatchEventRow,
+    DispatchRow,
+    as_utc,
+    from_column,
+)
 from records.workers import fold_rating
-
-ATTEMPTS: Final = 3
-"""Transactions lost to a concurrent writer are retried this many times in all."""
 
 WORKER_STEPS: Final[frozenset[DispatchStatus]] = frozenset(
     {"accepted", "declined", "en_route", "on_site", "completed"}
@@ -56,18 +60,6 @@ class StoredDispatch:
     dispatch: Dispatch
     steps: tuple[Step, ...]
     event_ids: tuple[int, ...]
-
-
-def as_utc(value: datetime) -> datetime:
-    """An aware time in UTC, as every column holds it."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def from_column(value: datetime) -> datetime:
-    """A time read from a column: SQLite hands it back without its (UTC) offset."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class DispatchStore:
@@ -223,18 +215,6 @@ class DispatchStore:
 
     def _transaction(self, attempt: Callable[[Session], T]) -> T:
         return in_transaction(self._engine, attempt)
-
-
-def in_transaction(engine: Engine, attempt: Callable[[Session], T]) -> T:
-    """Run `attempt` in a transaction, again (up to `ATTEMPTS`) if a concurrent writer won."""
-    for tries in range(1, ATTEMPTS + 1):
-        try:
-            with Session(engine) as session, session.begin():
-                return attempt(session)
-        except (IntegrityError, OperationalError):
-            if tries == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
 
 
 def save(

@@ -45,8 +45,15 @@ def _utc() -> DateTime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """A time read back from a column: SQLite returns it without its (UTC) offset."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    """An aware time in UTC, as every column holds it."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("times must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def from_column(value: datetime) -> datetime:
+    """A time read from a column: SQLite hands it back without its (UTC) offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class HomeRow(Base):
