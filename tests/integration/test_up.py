@@ -118,7 +118,7 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
         finally:
             await store.aclose()
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while (counts := asyncio.run(stored())) and not all(counts.values()):
         assert time.monotonic() < deadline, counts
         time.sleep(0.3)
@@ -127,6 +127,7 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
         letters = FileDeadLetters(up.data_dir / "deadletter").read()
         return [letter for letter in letters if letter.payload == b'{"spoof": true}']
 
+    deadline = time.monotonic() + 60
     while not (spoof := spoofed()):
         assert time.monotonic() < deadline, "the refused publish was not kept"
         time.sleep(0.2)
@@ -136,6 +137,7 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
 
     # The SOS press among the samples became an alert, stored with its evidence.
     alerts = AlertStore(registry_engine)
+    deadline = time.monotonic() + 60
     while not (sos := [a for a in alerts.recent() if (a.home_id, a.kind) == ("home-x", "sos")]):
         assert time.monotonic() < deadline, "the SOS press opened no alert"
         time.sleep(0.2)
@@ -144,7 +146,7 @@ def test_up_stores_what_devices_send_and_keeps_what_it_refuses(up: Up) -> None:
 
 
 def test_up_runs_a_simulated_neighbourhood_and_stops_cleanly(up: Up) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     # Every simulated device announces itself online through the broker and gateway.
     while up.metric('anxin_device_status_changes_total{status="online"}') < 20:
         assert time.monotonic() < deadline
