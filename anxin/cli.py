@@ -148,6 +148,13 @@ def simulate(
     provision: Annotated[
         bool, typer.Option(help="register the homes in the registry first")
     ] = False,
+    devices: Annotated[
+        str | None,
+        typer.Option(help="device roles per home, e.g. wearable,motion (default all)"),
+    ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option(min=1, max=3600, help="seconds for every device to connect")
+    ] = 60.0,
     data_dir: DataDir = None,
 ) -> None:
     """Simulated homes publishing to any broker, with scenario injection."""
@@ -155,12 +162,23 @@ def simulate(
     from anxin.simulation import credentials_path, provision_fleet
     from simulators.cli import simulate_command
     from simulators.errors import SimulatorError
+    from simulators.profile import ROLES, parse_roles
 
     settings = load_settings(data_dir=data_dir)
+    try:
+        roles = ROLES if devices is None else parse_roles(devices)
+    except SimulatorError as error:
+        raise typer.BadParameter(str(error), param_hint="--devices") from None
     if provision:
         path = credentials or credentials_path(settings)
         try:
-            provision_fleet(open_registry(settings), homes=homes, seed=seed, credentials_file=path)
+            provision_fleet(
+                open_registry(settings),
+                homes=homes,
+                seed=seed,
+                credentials_file=path,
+                roles=roles,
+            )
         except SimulatorError as error:
             err.print(f"[red]anxin: {error}[/red]", highlight=False)
             raise typer.Exit(2) from None
@@ -175,6 +193,8 @@ def simulate(
         duration=duration,
         start=start,
         credentials=credentials,
+        devices=devices,
+        connect_timeout_s=connect_timeout,
     )
     raise typer.Exit(code)
 
@@ -353,6 +373,66 @@ def bench_dispatch(
         json_path=json_file,
     )
     run_dispatch_bench(options, Console())  # writes --json itself
+
+
+@bench_app.command("e2e")
+def bench_e2e(
+    homes: Annotated[
+        int, typer.Option(min=0, max=20_000, help="background homes simulated meanwhile")
+    ] = 5000,
+    devices: Annotated[
+        str, typer.Option(help="device roles of each background home, e.g. wearable,motion")
+    ] = "wearable",
+    speed: Annotated[
+        float | None,
+        typer.Option(min=0.001, max=10_000, help="background speed; default: full homes' rate"),
+    ] = None,
+    samples: Annotated[int, typer.Option(min=1, max=20_000, help="timed SOS presses")] = 200,
+    warmup: Annotated[int, typer.Option(min=0, max=1000, help="untimed presses first")] = 10,
+    rate: Annotated[float, typer.Option(min=0.01, max=50, help="presses per second")] = 1.0,
+    seed: Annotated[int, typer.Option(help="background fleet seed")] = 1,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="py-spy anxin up during the presses (.svg/.json/.txt)"),
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="keep the temp dir (logs, data) to look into")] = False,
+) -> None:
+    """SOS press → console SSE event under a simulated city's load: p50/p99 against 250 ms."""
+    from anxin.bench.e2e import E2EOptions, render_report, run_e2e, write_json
+    from anxin.bench.e2e_rig import BenchError as E2EError
+    from simulators.errors import SimulatorError
+    from simulators.profile import parse_roles
+
+    try:
+        roles = parse_roles(devices)
+    except SimulatorError as error:
+        raise typer.BadParameter(str(error), param_hint="--devices") from None
+    for path, hint in ((json_file, "--json"), (profile, "--profile")):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise typer.BadParameter(f"no such directory: {path.parent}", param_hint=hint)
+    options = E2EOptions(
+        homes=homes,
+        devices=roles,
+        speed=speed,
+        samples=samples,
+        warmup=warmup,
+        rate=rate,
+        seed=seed,
+        json_path=json_file,
+        profile=None if profile is None else profile.resolve(),
+        keep=keep,
+    )
+    try:
+        report = run_e2e(options, lambda line: err.print(line, highlight=False))
+    except E2EError as error:
+        err.print(f"[red]anxin: {error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    render_report(report, Console())
+    if json_file is not None:
+        write_json(report, json_file)
 
 
 @bench_app.command("worker")

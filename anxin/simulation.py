@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from records.accounts import AccountStore, NewAccount
 from records.devices import DeviceRegistry
 from records.homes import EmergencyContact, HomeStore, Resident
 from records.workers import NewWorker
-from simulators.fleet import build_fleet
+from simulators.fleet import Role, build_fleet
+from simulators.profile import ROLES, with_roles
 from simulators.provision import load_credentials, provision, save_credentials
 from simulators.run import SimulationOptions, run_simulation
 from simulators.staff import build_staff, workers_for
@@ -31,14 +33,22 @@ def credentials_path(settings: Settings) -> Path:
 
 
 def provision_fleet(
-    registry: DeviceRegistry, *, homes: int, seed: int, credentials_file: Path
+    registry: DeviceRegistry,
+    *,
+    homes: int,
+    seed: int,
+    credentials_file: Path,
+    roles: Sequence[Role] = ROLES,
 ) -> dict[str, str]:
     """Register the simulated homes that are missing; keep every device's password in a 0600 file.
 
-    A second run with the same seed reuses the homes, devices and passwords of the first.
+    Only the devices of `roles` are registered (a profile such as a watch alone), so
+    the broker and detectors know exactly the devices that will connect. A second
+    run with the same seed reuses the homes, devices and passwords of the first.
     """
     known = load_credentials(credentials_file) if credentials_file.exists() else {}
-    credentials = provision(registry, build_fleet(homes, seed=seed), known=known)
+    fleet = [with_roles(home, roles) for home in build_fleet(homes, seed=seed)]
+    credentials = provision(registry, fleet, known=known)
     save_credentials(credentials_file, {**known, **credentials})
     return credentials
 

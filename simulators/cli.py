@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from simulators.errors import SimulatorError
 from simulators.injections import parse_duration, parse_injection
+from simulators.profile import ROLES, parse_roles
 from simulators.provision import load_credentials
 from simulators.run import SimulationOptions, SimulationReport, run_simulation
 
@@ -44,13 +45,16 @@ def simulate_command(
     duration: str | None = None,
     start: str | None = None,
     credentials: Path | None = None,
+    devices: str | None = None,
+    connect_timeout_s: float = 60.0,
     progress: bool = True,
 ) -> int:
     """Run a simulation until its duration is over or SIGINT/SIGTERM; returns an exit code.
 
     `duration` is like `2h` or `1d12h` (none: until stopped); `start` is an
     RFC 3339 time with offset; `credentials` is a file from `save_credentials`
-    (none: connect without passwords).
+    (none: connect without passwords); `devices` is a profile of device roles like
+    `wearable,motion` (none: every device of each home).
     """
     console = Console(stderr=True, soft_wrap=True)
     try:
@@ -65,6 +69,8 @@ def simulate_command(
             truth_path=truth,
             duration=parse_duration(duration) if duration else None,
             start=datetime.fromisoformat(start) if start else None,
+            roles=ROLES if devices is None else parse_roles(devices),
+            connect_timeout_s=connect_timeout_s,
         )
         secrets = load_credentials(credentials) if credentials else {}
     except ValidationError as error:

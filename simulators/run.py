@@ -1,9 +1,10 @@
 """Publish a simulation to an MQTT broker in (accelerated) real time.
 
 The shell around the pure generator: reads the clock once, paces the merged
-stream of every home, hands messages to the `Publisher`, crashes devices that
-an injection takes offline, and writes ground truth as simulated time reaches
-each record's start.
+stream of every home, drops the messages of devices outside the device profile
+(`profile.py`), hands the rest to the `Publisher`, crashes devices that an
+injection takes offline, and writes ground truth as simulated time reaches each
+record's start.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from pydantic import (
 )
 
 from simulators.errors import SimulatorError
-from simulators.fleet import ZHONGSHAN, build_fleet, build_home, home_id_for
+from simulators.fleet import ZHONGSHAN, Role, build_fleet, build_home, home_id_for
 from simulators.injections import Injection, coerce_injection
 from simulators.link import BrokerAddress
+from simulators.profile import ROLES, coerce_roles, injection_fits
 from simulators.progress import Progress
 from simulators.publisher import Publisher
 from simulators.stream import (
@@ -68,6 +70,12 @@ class SimulationOptions(BaseModel):
         default=None, gt=timedelta(0), description="None: until stopped"
     )
     injections: tuple[Annotated[Injection, BeforeValidator(coerce_injection)], ...] = ()
+    roles: Annotated[tuple[Role, ...], BeforeValidator(coerce_roles)] = Field(
+        default=ROLES,
+        min_length=1,
+        description="device roles simulated in each home (default all): the others are "
+        "neither connected nor published",
+    )
     truth_path: Path | None = None
     lat: float = Field(default=ZHONGSHAN[0], ge=-90, le=90)
     lon: float = Field(default=ZHONGSHAN[1], ge=-180, le=180)
@@ -93,13 +101,17 @@ class SimulationOptions(BaseModel):
                     f"injection {injection}: home {injection.home_id} is not one of the "
                     f"{self.homes} simulated homes ({home_id_for(1)}..{home_id_for(self.homes)})"
                 )
-            if injection.device_id is not None:
-                home = build_home(index, seed=self.seed)
-                if injection.device_id not in {device.device_id for device in home.devices}:
-                    raise ValueError(
-                        f"injection {injection}: home {home.home_id} has no device "
-                        f"{injection.device_id}"
-                    )
+            home = build_home(index, seed=self.seed)
+            if injection.device_id is not None and injection.device_id not in {
+                device.device_id for device in home.devices
+            }:
+                raise ValueError(
+                    f"injection {injection}: home {home.home_id} has no device "
+                    f"{injection.device_id}"
+                )
+            unseen = injection_fits(injection, home, self.roles)
+            if unseen is not None:
+                raise ValueError(unseen)
             if self.duration is not None and injection.offset >= self.duration:
                 raise ValueError(
                     f"injection {injection} comes after the simulation ends "
@@ -176,7 +188,9 @@ async def run_simulation(
         timezone=options.timezone,
     )
     simulations = simulate_fleet(fleet, start, seed=options.seed, injections=options.injections)
-    devices = [device for home in fleet for device in home.devices]
+    devices = [device for home in fleet for device in home.devices if device.role in options.roles]
+    # The generator plays whole homes; messages of devices outside the profile are dropped.
+    simulated = None if set(options.roles) >= set(ROLES) else {d.device_id for d in devices}
     if credentials:
         missing = [device.device_id for device in devices if device.device_id not in credentials]
         if missing:
@@ -197,6 +211,7 @@ async def run_simulation(
         "simulation_started",
         homes=options.homes,
         devices=len(devices),
+        roles=",".join(options.roles),
         start=start.isoformat(),
         end=end.isoformat() if end else None,
         speed=options.speed,
@@ -217,6 +232,8 @@ async def run_simulation(
             if stop.is_set():
                 stopped = True
                 break
+            if simulated is not None and item.device_id not in simulated:
+                continue
             delay = pace.delay(item.ts)
             if delay > 0.002:
                 burst = 0

@@ -73,6 +73,19 @@ def quantile(q: float, buckets: Buckets) -> float | None:
     return math.inf
 
 
+def sample_quantile(values: Sequence[float], q: float) -> float | None:
+    """The `q` quantile (0-1) of raw samples, interpolated between the nearest two (as
+    numpy's default); None when empty. For benches that time every sample themselves."""
+    if not 0 <= q <= 1:
+        raise ValueError("q must be within 0..1")
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def highest_finite_bound(buckets: Buckets) -> float:
     finite = [bound for bound, _ in buckets if not math.isinf(bound)]
     return finite[-1] if finite else 0.0

@@ -232,6 +232,27 @@ class TestPublishing:
             f"{report.wall_seconds:.1f} s = {report.rate_per_s:.0f} msg/s"
         )
 
+    def test_a_device_profile_connects_and_publishes_only_its_devices(self, broker: Broker) -> None:
+        options = _options(3, broker_port=broker.port, roles="wearable,bed")
+        watch_and_bed = {
+            d.device_id
+            for home in build_fleet(3, seed=SEED)
+            for d in home.devices
+            if d.role in ("wearable", "bed")
+        }
+        expected = [e for e in _expected(options) if e.device_id in watch_and_bed]
+        # Only the profile's passwords: connecting any other device would fail the run.
+        credentials = {d: p for d, p in broker.credentials.items() if d in watch_and_bed}
+        with Watcher(broker.port) as watcher:
+            report = asyncio.run(run_simulation(options, credentials=credentials))
+            assert watcher.wait_for(lambda: len(watcher.telemetry()) >= len(expected))
+            received = watcher.telemetry()
+        assert report.devices == len(watch_and_bed) == 6
+        assert report.published == len(expected) == len(received) > 0
+        senders = {where.device_id for t, _ in received if (where := parse_device_topic(t))}
+        assert senders == watch_and_bed
+        assert sorted(p for _, p in received) == sorted(e.body() for e in expected)
+
     def test_a_stop_event_ends_an_open_ended_run(self, broker: Broker) -> None:
         async def scenario() -> Any:
             stop = asyncio.Event()
