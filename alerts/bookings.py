@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from devices.envelope import Name
+from devices.envelope import IanaZone, Name
 from processors.detection import Service
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -112,16 +112,7 @@ class Booking(BaseModel):
     home_id: Name
     service: Service
     schedule: Schedule
-    timezone: str = Field(description="the home's IANA zone")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (KeyError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
+    timezone: IanaZone = Field(description="the home's IANA zone")
 
     @property
     def zone(self) -> ZoneInfo:

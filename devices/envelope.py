@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 """Home, device, worker and name ids (CONTRACT §1); also safe as InfluxDB tag values."""
 
 Name = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(value: str) -> str:
+    # Membership, not ZoneInfo(value): nothing a client sends reaches a file path.
+    if value not in _zones():
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)")
+    return value
+
+
+IanaZone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+"""An IANA zone name the tz database knows (`Asia/Shanghai`, `UTC`): homes' local hours."""
 
 # Epoch milliseconds outside year 2000..2200 are far more likely a unit mistake
 # (seconds or microseconds) than a real reading.

@@ -12,16 +12,16 @@ from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from devices.envelope import Name
+from devices.envelope import IanaZone, Name
 
 
 class HomeRules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     home_id: Name
-    timezone: str = Field(default="Asia/Shanghai", description="IANA zone: hours are local")
+    timezone: IanaZone = Field(default="Asia/Shanghai", description="IANA zone: hours are local")
     away: bool = Field(
         default=False, description="pauses activity rules, never sos/fall/smoke/leak"
     )
@@ -50,15 +50,6 @@ class HomeRules(BaseModel):
 
     offline_after_intervals: float = Field(default=3.0, gt=1)
     low_battery_percent: float = Field(default=15.0, ge=0, le=100)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (KeyError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
 
     @cached_property
     def zone(self) -> ZoneInfo:

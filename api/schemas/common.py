@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from devices.envelope import ID_PATTERN, Name
+from devices.envelope import ID_PATTERN, IanaZone, Name
 
 __all__ = [
     "ID_PATTERN",
@@ -36,19 +34,7 @@ Flag = Annotated[bool, Field(strict=True)]
 Reason = Annotated[str, Field(max_length=500)]
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def _known_zone(value: str) -> str:
-    # Membership, not ZoneInfo(value): nothing a client sends reaches a file path.
-    if value not in _zones():
-        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)")
-    return value
-
-
-Timezone = Annotated[str, Field(max_length=64), AfterValidator(_known_zone)]
+Timezone = IanaZone
 """An IANA zone name the tz database knows (`Asia/Shanghai`, `UTC`)."""
 
 
