@@ -41,6 +41,17 @@ HttpPort = Annotated[
 ]
 
 
+JsonFile = Annotated[
+    Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
+]
+
+
+def check_json(json_file: Path | None) -> None:
+    """A `--json` file goes into an existing directory: said before a long run, not after."""
+    if json_file is not None and not json_file.resolve().parent.is_dir():
+        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from `ANXIN_*` variables, with the flags given on the command line on top."""
     nested: dict[str, Any] = {}
@@ -272,9 +283,7 @@ def bench_ingest(
         int | None,
         typer.Option(min=1, max=65_535, help="gateway's unacked QoS 1 window; default: its own"),
     ] = None,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
     profile: Annotated[
         Path | None,
         typer.Option(dir_okay=False, help="drain: py-spy the gateway into this .svg/.json/.txt"),
@@ -320,15 +329,12 @@ def bench_detect(
         int, typer.Option(min=0, max=90, help="healthy unscored days first (baseline learns)")
     ] = 14,
     seed: Annotated[int, typer.Option(help="fleet, routine and incident seed")] = 1,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
 ) -> None:
     """Simulated home-days with labelled incidents through the engine: recall, delay, false alarms."""
     from anxin.bench.detect import DetectOptions, render_report, run_detect, write_json
 
-    if json_file is not None and not json_file.resolve().parent.is_dir():
-        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    check_json(json_file)
     options = DetectOptions(
         homes=homes, days=days, learn_days=learn_days, seed=seed, json_path=json_file
     )
@@ -354,15 +360,12 @@ def bench_dispatch(
         float, typer.Option(min=1, max=50_000, help="matching radius, metres")
     ] = 3_000.0,
     seed: Annotated[int, typer.Option(help="city and job seed")] = 1,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
 ) -> None:
     """Matching at city scale through the spatial index: time per job (p50/p99) and per move."""
     from anxin.bench.dispatch import DispatchBenchOptions, run_dispatch_bench
 
-    if json_file is not None and not json_file.resolve().parent.is_dir():
-        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    check_json(json_file)
     options = DispatchBenchOptions(
         workers=workers,
         homes=homes,
@@ -391,9 +394,7 @@ def bench_e2e(
     warmup: Annotated[int, typer.Option(min=0, max=1000, help="untimed presses first")] = 10,
     rate: Annotated[float, typer.Option(min=0.01, max=50, help="presses per second")] = 1.0,
     seed: Annotated[int, typer.Option(help="background fleet seed")] = 1,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
     profile: Annotated[
         Path | None,
         typer.Option(dir_okay=False, help="py-spy anxin up during the presses (.svg/.json/.txt)"),
@@ -445,9 +446,7 @@ def bench_worker(
         int, typer.Option(min=1, max=64, help="partitions of anxin.telemetry and the changelog")
     ] = 8,
     seed: Annotated[int, typer.Option(help="fleet and routine seed")] = 1,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
     keep: Annotated[bool, typer.Option(help="keep the temp dir (logs) to look into")] = False,
 ) -> None:
     """Simulated telemetry → Tansu → one `anxin worker` → detections: events/s end to end."""
@@ -459,8 +458,7 @@ def bench_worker(
         write_json,
     )
 
-    if json_file is not None and not json_file.resolve().parent.is_dir():
-        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    check_json(json_file)
     options = WorkerBenchOptions(
         homes=homes, events=events, partitions=partitions, seed=seed, json_path=json_file, keep=keep
     )
@@ -509,9 +507,7 @@ def report_sla(
     until: Annotated[
         str | None, typer.Option(help="window end, exclusive (same format); default now")
     ] = None,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", dir_okay=False, help="also write the figures here")
-    ] = None,
+    json_file: JsonFile = None,
     data_dir: DataDir = None,
 ) -> None:
     """Time to acknowledge, accept, arrive and resolve alarms, against the telecare targets."""
@@ -525,8 +521,7 @@ def report_sla(
         start, end = parse_window(since, until, now=now)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    if json_file is not None and not json_file.resolve().parent.is_dir():
-        raise typer.BadParameter(f"no such directory: {json_file.parent}", param_hint="--json")
+    check_json(json_file)
     engine = open_database(load_settings(data_dir=data_dir))
     try:
         run_sla_report(engine, start, end, now=now, console=Console(), json_path=json_file)
