@@ -6,7 +6,6 @@ the command line that reproduces them.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,7 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from anxin.bench.detect_plan import DetectOptions
-from anxin.bench.figures import Figure, all_passed, at_least
+from anxin.bench.figures import (
+    Figure,
+    all_passed,
+    at_least,
+    print_footer,
+    styled_verdict,
+    write_json_file,
+)
 from anxin.bench.scoring import (
     BASELINE_KIND,
     BASELINE_TRUTH,
@@ -227,7 +233,7 @@ def render_report(report: DetectReport, console: Console) -> None:
             _seconds(result.delay_s(0.99)),
             str(len(result.false_alarms)),
             figure.target if figure else "",
-            _verdict(figure),
+            styled_verdict(figure),
         )
     console.print(table)
     baseline = report.score.baseline
@@ -247,7 +253,7 @@ def render_report(report: DetectReport, console: Console) -> None:
         if figure.key.startswith("recall."):
             continue
         console.print(
-            f"{figure.label}: {figure.shown()} (target {figure.target}) {_verdict(figure)}",
+            f"{figure.label}: {figure.shown()} (target {figure.target}) {styled_verdict(figure)}",
             highlight=False,
         )
     console.print(
@@ -256,17 +262,8 @@ def render_report(report: DetectReport, console: Console) -> None:
         f"{report.ticks:,} minute ticks in {report.tick_s:.2f} s",
         highlight=False,
     )
-    for note in report.notes:
-        console.print(f"[dim]- {note}[/dim]", highlight=False)
-    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
-    console.print(options.command(), highlight=False, soft_wrap=True)
-
-
-def _verdict(figure: Figure | None) -> str:
-    verdict = "" if figure is None else figure.verdict()
-    style = {"pass": "green", "FAIL": "bold red"}.get(verdict, "")
-    return f"[{style}]{verdict}[/{style}]" if style else verdict
+    print_footer(report.notes, options.command(), console)
 
 
 def write_json(report: DetectReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_json_file(report.as_json(), path)

@@ -15,7 +15,6 @@ shift, which would be faster), some credentials have lapsed, some workers are fu
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -28,12 +27,11 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
-from rich.table import Table
 
 from alerts.matching import Job, MatchRules, match
 from alerts.spatial import MAX_RADIUS_M, WorkerIndex
 from alerts.workers import Worker
-from anxin.bench.figures import Figure, at_most
+from anxin.bench.figures import Figure, at_most, render_figures, write_json_file
 from processors.detection import Service, Severity
 
 TARGET_MATCH_P99_MS: Final = 10.0
@@ -290,31 +288,16 @@ def run_dispatch_bench(options: DispatchBenchOptions, console: Console) -> Dispa
 
 
 def render_report(report: DispatchBenchReport, console: Console) -> None:
-    if not console.is_terminal:  # a log file or pipe: don't wrap the table at 80 columns
-        console.width = max(console.width, 150)
     options = report.options
-    table = Table(
-        title=f"anxin bench dispatch: {options.workers:,} workers, {options.homes:,} homes, "
+    render_figures(
+        f"anxin bench dispatch: {options.workers:,} workers, {options.homes:,} homes, "
         f"{options.jobs:,} jobs, radius {options.radius_m:,.0f} m",
-        title_justify="left",
+        report.figures,
+        (),
+        options.command(),
+        console,
     )
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("result")
-    for figure in report.figures:
-        verdict = figure.verdict()
-        style = {"pass": "green", "FAIL": "bold red"}.get(verdict, "")
-        table.add_row(
-            figure.label,
-            figure.shown(),
-            figure.target,
-            f"[{style}]{verdict}[/{style}]" if style else verdict,
-        )
-    console.print(table)
-    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
-    console.print(options.command(), highlight=False, soft_wrap=True)
 
 
 def write_json(report: DispatchBenchReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_json_file(report.as_json(), path)

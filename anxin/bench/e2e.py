@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import secrets
 import shlex
@@ -40,7 +39,7 @@ from rich.console import Console
 
 from anxin.bench.e2e_load import BackgroundPlan, measure_home_day, plan_background
 from anxin.bench.e2e_load import simulated_duration as duration_for
-from anxin.bench.e2e_report import Press, Window, figures, render
+from anxin.bench.e2e_report import Press, Window, figures
 from anxin.bench.e2e_rig import (
     BENCH_HOME,
     DISPATCHER,
@@ -53,7 +52,7 @@ from anxin.bench.e2e_rig import (
     child_env,
     provision,
 )
-from anxin.bench.figures import Figure, all_passed
+from anxin.bench.figures import Figure, all_passed, render_figures, write_json_file
 from anxin.bench.rig import RigError, py_spy, raise_open_files_limit
 from anxin.bench.sse import StreamListener
 from simulators.fleet import Role
@@ -372,8 +371,10 @@ def _measure(
 
 
 def render_report(report: E2EReport, console: Console) -> None:
-    render("anxin bench e2e", report.figures, report.notes, report.options.command(), console)
+    render_figures(
+        "anxin bench e2e", report.figures, report.notes, report.options.command(), console
+    )
 
 
 def write_json(report: E2EReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_json_file(report.as_json(), path)

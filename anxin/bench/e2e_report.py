@@ -6,13 +6,9 @@ press-to-event held to the issue's 250 ms) and prints them with the reproducing 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-
-from rich.console import Console
-from rich.table import Table
 
 from anxin.bench.e2e_load import BackgroundPlan
 from anxin.bench.figures import Figure, sample_quantile
@@ -169,32 +165,3 @@ def _background(plan: BackgroundPlan, window: Window | None) -> list[Figure]:
         )
     )
     return result
-
-
-def render(
-    title: str, figures: Sequence[Figure], notes: Sequence[str], command: str, console: Console
-) -> None:
-    """The figures table, the notes, and the command line that reproduces them."""
-    if not console.is_terminal:  # a log file or pipe: don't wrap the table at 80 columns
-        console.width = max(console.width, 150)
-    table = Table(title=title, title_justify="left")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("result")
-    table.add_column("note", style="dim")
-    for figure in figures:
-        verdict = figure.verdict()
-        style = {"pass": "green", "FAIL": "bold red"}.get(verdict, "")
-        table.add_row(
-            figure.label,
-            figure.shown(),
-            figure.target,
-            f"[{style}]{verdict}[/{style}]" if style else verdict,
-            figure.note,
-        )
-    console.print(table)
-    for note in notes:
-        console.print(f"[dim]- {note}[/dim]")
-    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
-    console.print(command, highlight=False, soft_wrap=True)

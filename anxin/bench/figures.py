@@ -1,17 +1,22 @@
-"""Pure arithmetic of the ingest benchmark: histogram quantiles and the figures table.
+"""What every benchmark shares: figures held to targets, quantiles, and how they print.
 
-Latency comes from the gateway's own Prometheus histogram, read twice and subtracted,
-so only readings of the measured window count; quantiles are interpolated linearly
+Latency histograms come from the services' own Prometheus metrics, read twice and
+subtracted, so only the measured window counts; quantiles are interpolated linearly
 within a bucket, as Prometheus' `histogram_quantile` does.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
 
 Buckets = list[tuple[float, float]]
 """Cumulative `(upper bound, count)` pairs in ascending order, the last bound `inf`."""
@@ -144,3 +149,48 @@ def rate(count: int, seconds: float) -> float | None:
 
 def all_passed(figures: Sequence[Figure]) -> bool:
     return all(figure.passed is not False for figure in figures)
+
+
+def styled_verdict(figure: Figure | None) -> str:
+    """`pass` in green, `FAIL` in bold red, nothing for a figure without a target."""
+    verdict = "" if figure is None else figure.verdict()
+    style = {"pass": "green", "FAIL": "bold red"}.get(verdict, "")
+    return f"[{style}]{verdict}[/{style}]" if style else verdict
+
+
+def render_figures(
+    title: str,
+    figures: Sequence[Figure],
+    notes: Sequence[str],
+    command: str,
+    console: Console,
+    *,
+    label: Callable[[Figure], str] = lambda figure: figure.label,
+) -> None:
+    """The figures table, the notes, and the command line that reproduces them."""
+    if not console.is_terminal:  # a log file or pipe: don't wrap the table at 80 columns
+        console.width = max(console.width, 150)
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("result")
+    table.add_column("note", style="dim")
+    for figure in figures:
+        table.add_row(
+            label(figure), figure.shown(), figure.target, styled_verdict(figure), figure.note
+        )
+    console.print(table)
+    print_footer(notes, command, console)
+
+
+def print_footer(notes: Sequence[str], command: str, console: Console) -> None:
+    for note in notes:
+        console.print(f"[dim]- {note}[/dim]", highlight=False)
+    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
+    console.print(command, highlight=False, soft_wrap=True)
+
+
+def write_json_file(payload: Mapping[str, object], path: Path) -> None:
+    """A report's figures as JSON, for tracking runs over time."""
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

@@ -19,7 +19,6 @@ so no phase's readings end up queued for another's consumer.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shlex
@@ -33,7 +32,6 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
-from rich.table import Table
 
 from anxin.bench.figures import (
     Figure,
@@ -44,7 +42,9 @@ from anxin.bench.figures import (
     histogram_buckets,
     quantile,
     rate,
+    render_figures,
     subtract,
+    write_json_file,
 )
 from anxin.bench.fleet import KINDS, quotas, render, split
 from anxin.bench.publishers import Publishers, PublishJob, PublishTally
@@ -487,30 +487,15 @@ def run_ingest(options: IngestOptions, console: Console) -> IngestReport:
 
 
 def render_report(report: IngestReport, console: Console) -> None:
-    if not console.is_terminal:  # a log file or pipe: don't wrap the table at 80 columns
-        console.width = max(console.width, 150)
-    table = Table(title="anxin bench ingest", title_justify="left")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("result")
-    table.add_column("note", style="dim")
-    for figure in report.figures:
-        style = {"pass": "green", "FAIL": "bold red"}.get(figure.verdict(), "")
-        verdict = f"[{style}]{figure.verdict()}[/{style}]" if style else ""
-        table.add_row(
-            f"{figure.key.split('.')[0]}: {figure.label}",
-            figure.shown(),
-            figure.target,
-            verdict,
-            figure.note,
-        )
-    console.print(table)
-    for note in report.notes:
-        console.print(f"[dim]- {note}[/dim]")
-    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
-    console.print(report.options.command(), highlight=False, soft_wrap=True)
+    render_figures(
+        "anxin bench ingest",
+        report.figures,
+        report.notes,
+        report.options.command(),
+        console,
+        label=lambda figure: f"{figure.key.split('.')[0]}: {figure.label}",
+    )
 
 
 def write_json(report: IngestReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_json_file(report.as_json(), path)

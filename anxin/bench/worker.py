@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import random
 import shlex
@@ -36,9 +35,8 @@ import psutil  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from rich.console import Console
-from rich.table import Table
 
-from anxin.bench.figures import Figure, rate
+from anxin.bench.figures import Figure, rate, render_figures, write_json_file
 from anxin.testbed.process import ServerProcess
 from anxin.testbed.tansu import Tansu
 from devices.events import GatewayEvent, Reading, StatusChange
@@ -575,24 +573,10 @@ def notes(report: WorkerBenchReport) -> list[str]:
 
 
 def render_report(report: WorkerBenchReport, console: Console) -> None:
-    if not console.is_terminal:  # a log file or pipe: don't wrap the table at 80 columns
-        console.width = max(console.width, 150)
-    table = Table(title="anxin bench worker", title_justify="left")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("result")
-    table.add_column("note", style="dim")
-    for figure in report.figures:
-        style = {"pass": "green", "FAIL": "bold red"}.get(figure.verdict(), "")
-        verdict = f"[{style}]{figure.verdict()}[/{style}]" if style else ""
-        table.add_row(figure.label, figure.shown(), figure.target, verdict, figure.note)
-    console.print(table)
-    for note in report.notes:
-        console.print(f"[dim]- {note}[/dim]", highlight=False)
-    console.print(f"machine: {os.cpu_count()} CPUs; reproduce with:")
-    console.print(report.options.command(), highlight=False, soft_wrap=True)
+    render_figures(
+        "anxin bench worker", report.figures, report.notes, report.options.command(), console
+    )
 
 
 def write_json(report: WorkerBenchReport, path: Path) -> None:
-    path.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
+    write_json_file(report.as_json(), path)
