@@ -281,6 +281,17 @@ class _GuardedBroker(Broker):  # type: ignore[misc]
             session.keep_alive += delay
         return handler, session
 
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Any
+    ) -> None:
+        # amqtt 0.12.1 calls this on every CONNECT for each topic filter anyone on the
+        # broker subscribed to, so a connecting device received other devices' retained
+        # statuses (and 5,000 connecting clients cost millions of deliveries). Only the
+        # session's own subscriptions may send it retained messages.
+        subscribers = self._subscriptions.get(subscription[0], ())
+        if any(subscriber.client_id == session.client_id for subscriber, _ in subscribers):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
+
 
 class EmbeddedBroker:
     """An MQTT 3.1.1 broker in this process, for `anxin up` and tests."""

@@ -415,6 +415,21 @@ class TestSubscribing:
         gateway.until(b"private")
         assert snoop.drain() == []
 
+    def test_a_device_gets_no_retained_status_it_did_not_subscribe_to(
+        self, broker: BrokerUnderTest, fleet: Fleet, peers: list[Peer]
+    ) -> None:
+        gateway = _gateway(peers, broker)
+        device = _device(peers, broker, fleet, "dev-a")
+        device.publish(status_topic("home-1", "dev-a"), b"online", retain=True)
+        gateway.until(b"online")
+        # Another device connecting later subscribes to nothing: it must hear nothing,
+        # though the gateway's subscription matches the retained status.
+        late = _device(peers, broker, fleet, "dev-b")
+        assert late.drain() == []
+        # The gateway reconnecting does get the retained status again.
+        again = _gateway(peers, broker)
+        assert [m.payload for m in again.until(b"online")] == [b"online"]
+
 
 class TestEmbeddedOnly:
     def test_a_refused_publish_is_reported_with_its_payload(
