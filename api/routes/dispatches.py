@@ -12,6 +12,7 @@ for a check-in refused, naming `too_far` or `wrong_code`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -130,13 +131,30 @@ async def _done(
     return public(account, dispatch)
 
 
+async def _worker_step(
+    ctx: ApiContext,
+    account: Account,
+    dispatch_id: str,
+    action: str,
+    step: Callable[[str], Awaitable[Dispatch]],
+) -> DispatchPublic:
+    """A worker's own step: 404 for a dispatch not theirs, checked before its status (a
+    409 would tell them it exists)."""
+    worker_id = worker_id_of(account)
+    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
+    return await _done(ctx, account, action, await step(worker_id))
+
+
 @router.post("/dispatches/{dispatch_id}/accept")
 async def accept(dispatch_id: PathId, ctx: Ctx, account: WorkerAccount) -> DispatchPublic:
     """The offered worker takes the job (its alert becomes `dispatched`)."""
-    worker_id = worker_id_of(account)
-    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    dispatch = await ctx.dispatching.accept(dispatch_id, worker_id)
-    return await _done(ctx, account, "dispatch_accept", dispatch)
+    return await _worker_step(
+        ctx,
+        account,
+        dispatch_id,
+        "dispatch_accept",
+        lambda worker_id: ctx.dispatching.accept(dispatch_id, worker_id),
+    )
 
 
 @router.post("/dispatches/{dispatch_id}/decline")
@@ -159,10 +177,13 @@ async def decline(
 @router.post("/dispatches/{dispatch_id}/start")
 async def start(dispatch_id: PathId, ctx: Ctx, account: WorkerAccount) -> DispatchPublic:
     """The worker sets off (`en_route`)."""
-    worker_id = worker_id_of(account)
-    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    dispatch = await ctx.dispatching.start_trip(dispatch_id, worker_id)
-    return await _done(ctx, account, "dispatch_start", dispatch)
+    return await _worker_step(
+        ctx,
+        account,
+        dispatch_id,
+        "dispatch_start",
+        lambda worker_id: ctx.dispatching.start_trip(dispatch_id, worker_id),
+    )
 
 
 @router.post("/dispatches/{dispatch_id}/arrive")
@@ -170,12 +191,15 @@ async def arrive(
     dispatch_id: PathId, body: ArriveBody, ctx: Ctx, account: WorkerAccount
 ) -> DispatchPublic:
     """Check-in at the home: within 200 m, with the worker's own credential code."""
-    worker_id = worker_id_of(account)
-    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    dispatch = await ctx.dispatching.arrive(
-        dispatch_id, worker_id, lat=body.lat, lon=body.lon, code=body.code
+    return await _worker_step(
+        ctx,
+        account,
+        dispatch_id,
+        "dispatch_arrive",
+        lambda worker_id: ctx.dispatching.arrive(
+            dispatch_id, worker_id, lat=body.lat, lon=body.lon, code=body.code
+        ),
     )
-    return await _done(ctx, account, "dispatch_arrive", dispatch)
 
 
 @router.post("/dispatches/{dispatch_id}/complete")
@@ -183,10 +207,13 @@ async def complete(
     dispatch_id: PathId, body: CompleteBody, ctx: Ctx, account: WorkerAccount
 ) -> DispatchPublic:
     """The work is done (its alert is resolved unless another job for it is under way)."""
-    worker_id = worker_id_of(account)
-    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    dispatch = await ctx.dispatching.complete(dispatch_id, worker_id, body.notes)
-    return await _done(ctx, account, "dispatch_complete", dispatch)
+    return await _worker_step(
+        ctx,
+        account,
+        dispatch_id,
+        "dispatch_complete",
+        lambda worker_id: ctx.dispatching.complete(dispatch_id, worker_id, body.notes),
+    )
 
 
 @router.post("/dispatches/{dispatch_id}/cancel")
