@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,10 +10,8 @@ import pytest
 from devices.events import Reading
 from devices.telemetry import TELEMETRY_ADAPTER
 from processors.detection import Detection
-from processors.detectors.fall import DETECTOR as FALL
-from processors.detectors.sos import DETECTOR as SOS
-from processors.faust_app import Processor, create_app, partition_of
-from processors.homes import HomeDirectory
+from processors.faust_app import Processor, partition_of
+from tests.unit.faust_app_rig import delivered, faust_processor
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -39,29 +36,10 @@ def sos(action: str, ts: datetime, *, home_id: str = "h1") -> bytes:
     return event_bytes(payload, home_id=home_id)
 
 
-def delivered(*args: Any, **kwargs: Any) -> asyncio.Future[None]:
-    """What `send` returns once the broker has the record."""
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    done.set_result(None)
-    return done
-
-
 @pytest.fixture
 async def processor() -> AsyncIterator[Processor]:
-    processor = create_app(
-        bootstrap="127.0.0.1:9",
-        detectors=(SOS, FALL),
-        directory=HomeDirectory(),
-        app_id="anxin-test",
-        store="memory://",
-    )
-    processor.app.finalize()
-    processor.app.flow_control.resume()
-    yield processor
-    # The consumer made a loop for its thread, which a test never starts: close it.
-    consumer = processor.app._consumer
-    if consumer is not None:
-        consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
+    async with faust_processor(store="memory://") as made:
+        yield made
 
 
 async def judge(processor: Processor, value: bytes) -> list[Detection]:

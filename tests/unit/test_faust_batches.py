@@ -20,9 +20,9 @@ from processors.detector import HomeContext
 from processors.detectors.fall import DETECTOR as FALL
 from processors.detectors.sos import DETECTOR as SOS
 from processors.engine import Engine, HomeState
-from processors.faust_app import EVENT_ADAPTER, Processor, create_app
-from processors.homes import HomeDirectory
+from processors.faust_app import EVENT_ADAPTER, Processor
 from processors.rules import HomeRules
+from tests.unit.faust_app_rig import delivered, faust_processor
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -39,28 +39,10 @@ def event(home_id: str, kind: str, seq: int, data: dict[str, Any], at: datetime)
     return reading.model_dump_json().encode()
 
 
-def delivered(*args: Any, **kwargs: Any) -> asyncio.Future[None]:
-    """What `send` returns once the broker has the record."""
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    done.set_result(None)
-    return done
-
-
 @pytest.fixture
 async def processor() -> AsyncIterator[Processor]:
-    processor = create_app(
-        bootstrap="127.0.0.1:9",
-        detectors=(SOS, FALL),
-        directory=HomeDirectory(),
-        app_id="anxin-test",
-        batch_max=10,
-    )
-    processor.app.finalize()
-    processor.app.flow_control.resume()
-    yield processor
-    consumer = processor.app._consumer
-    if consumer is not None:
-        consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
+    async with faust_processor(batch_max=10) as made:
+        yield made
 
 
 async def judged(agent: Any, batches: int) -> list[list[Detection]]:
