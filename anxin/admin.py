@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import SecretStr
+from sqlalchemy.engine import Engine
 
 from records.accounts import AccountStore, NewAccount
 
@@ -28,3 +30,13 @@ def ensure_admin(accounts: AccountStore, password: str | None, *, now: datetime)
     if password:
         accounts.set_password(ADMIN, password)
     return None
+
+
+async def bootstrap_admin(engine: Engine, password: SecretStr | None) -> str | None:
+    """`ensure_admin` at a service's start, off the event loop (hashing is slow)."""
+    return await asyncio.to_thread(
+        ensure_admin,
+        AccountStore(engine),
+        None if password is None else password.get_secret_value(),
+        now=datetime.now(UTC),
+    )

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import CollectorRegistry
 
 from alerts.intake import KafkaDetections
 from alerts.service import AlertService
-from anxin.admin import ADMIN, ensure_admin
+from anxin.admin import ADMIN, bootstrap_admin
 from anxin.alerting import api_context, build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
@@ -27,7 +26,6 @@ from anxin.services import http_server, open_time_series, stop_on_signals, until
 from anxin.settings import PLACEHOLDER, Settings, SettingsError
 from api.app import create_app
 from api.health import Readiness
-from records.accounts import AccountStore
 
 log = structlog.get_logger("anxin.api")
 
@@ -77,13 +75,7 @@ async def run_api_service(settings: Settings) -> None:
         ),
     )
     await alerting.start(stop)
-    admin_password = settings.admin_password
-    generated = await asyncio.to_thread(
-        ensure_admin,
-        AccountStore(database),
-        None if admin_password is None else admin_password.get_secret_value(),
-        now=datetime.now(UTC),
-    )
+    generated = await bootstrap_admin(database, settings.admin_password)
     if generated is not None:
         log.warning("admin_created", username=ADMIN, hint="password printed on stderr once")
         print(f"anxin: admin password (shown once): {generated}", file=sys.stderr)

@@ -16,7 +16,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
-from anxin.admin import ADMIN, ensure_admin
+from anxin.admin import ADMIN, bootstrap_admin
 from anxin.alerting import api_context, build_alert_stack, offers_client
 from anxin.logs import configure_logging
 from anxin.registry import open_database
@@ -41,7 +41,6 @@ from processors.catalogue import all_detectors
 from processors.engine import Engine
 from processors.homes import HomeDirectory
 from processors.local import LocalProcessor
-from records.accounts import AccountStore
 from records.devices import DeviceRegistry
 
 log = structlog.get_logger("anxin")
@@ -109,12 +108,7 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     )
     await alerting.start(stop)
     admin_password = settings.admin_password
-    generated = await asyncio.to_thread(
-        ensure_admin,
-        AccountStore(database),
-        None if admin_password is None else admin_password.get_secret_value(),
-        now=datetime.now(UTC),
-    )
+    generated = await bootstrap_admin(database, admin_password)
     handoff = InProcessHandoff()
     directory = HomeDirectory(registry)
     await asyncio.to_thread(directory.refresh)
