@@ -96,15 +96,15 @@ class AlertJobs:
                 opened += 1
         return opened
 
-    async def taken(self, alert_id: str, dispatch_id: str, worker_id: str) -> None:
-        """A worker accepted a job for the alert: it is `dispatched`."""
-        await self._act(alert_id, "dispatch", worker_id, f"dispatch {dispatch_id} accepted")
+    async def taken(self, alert_id: str, dispatch_id: str, actor: str) -> None:
+        """A worker accepted a job for the alert: it is `dispatched` (`actor`: the step's)."""
+        await self._act(alert_id, "dispatch", actor, f"dispatch {dispatch_id} accepted")
 
-    async def done(self, alert_id: str, dispatch_id: str, worker_id: str) -> None:
+    async def done(self, alert_id: str, dispatch_id: str, actor: str) -> None:
         """A job for the alert was completed: `resolved`, unless another is still under way."""
         others = await asyncio.to_thread(self.dispatches.recent, alert_id=alert_id, statuses=HELD)
         if not others:
-            await self._act(alert_id, "resolve", worker_id, f"dispatch {dispatch_id} completed")
+            await self._act(alert_id, "resolve", actor, f"dispatch {dispatch_id} completed")
 
     async def _call_off(self, alert_id: str, keep: frozenset[DispatchStatus], reason: str) -> None:
         for dispatch in await asyncio.to_thread(self.dispatches.recent, alert_id=alert_id):
@@ -117,11 +117,11 @@ class AlertJobs:
                     )
 
     async def _act(
-        self, alert_id: str, action: Literal["dispatch", "resolve"], worker_id: str, reason: str
+        self, alert_id: str, action: Literal["dispatch", "resolve"], actor: str, reason: str
     ) -> None:
         if self.alerts is None:
             return
         try:
-            await self.alerts.act(alert_id, action, actor=f"worker:{worker_id}", reason=reason)
+            await self.alerts.act(alert_id, action, actor=actor, reason=reason)
         except (IllegalTransition, AlertNotFound) as error:
             log.info("dispatch_alert_unchanged", alert_id=alert_id, action=action, why=str(error))

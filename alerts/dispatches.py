@@ -122,6 +122,17 @@ class Step(BaseModel):
     at: AwareDatetime
     worker_id: Name | None = None
     note: Note = ""
+    recorded_by: str | None = Field(
+        default=None,
+        max_length=200,
+        description="who recorded a worker's step for them (a dispatcher the worker called)",
+    )
+
+    @property
+    def worker_actor(self) -> str:
+        """Who entered a worker's step: the worker, or the dispatcher who spoke for them
+        (the step still names the worker)."""
+        return self.recorded_by or f"worker:{self.worker_id}"
 
 
 class CheckIn(BaseModel):
@@ -216,6 +227,19 @@ def new_dispatch(
 def appended(before: Dispatch | None, after: Dispatch) -> tuple[Step, ...]:
     """The steps `after` has that `before` had not: the rows to insert."""
     return after.history[len(before.history) :] if before is not None else after.history
+
+
+def recorded_for_worker(dispatch: Dispatch, actor: str | None) -> Dispatch:
+    """`dispatch` with its newest step marked as recorded by `actor` for its worker.
+
+    A worker without a phone at hand calls the dispatch centre, and the dispatcher
+    records the answer; the step stays the worker's, and says who entered it. With
+    `actor` None (the worker acted themselves) the dispatch is unchanged.
+    """
+    if actor is None:
+        return dispatch
+    last = dispatch.history[-1].model_copy(update={"recorded_by": actor})
+    return dispatch.model_copy(update={"history": (*dispatch.history[:-1], last)})
 
 
 def _when(dispatch: Dispatch, now: datetime) -> datetime:

@@ -326,53 +326,89 @@ class DispatchService:
 
     # --- workers' actions -------------------------------------------------------------------
 
-    async def accept(self, dispatch_id: str, worker_id: str) -> Dispatch:
-        """The offered worker takes the job; its alert becomes `dispatched`."""
-        dispatch = await self._apply(
-            dispatch_id, lambda d, at: core.accept(d, worker_id, now=at), actor=ROUND
+    async def accept(
+        self, dispatch_id: str, worker_id: str, *, recorded_by: str | None = None
+    ) -> Dispatch:
+        """The offered worker takes the job; its alert becomes `dispatched`.
+
+        `recorded_by` on a worker's step: the dispatcher who entered it for them.
+        """
+        dispatch = await self._worker_step(
+            dispatch_id, lambda d, at: core.accept(d, worker_id, now=at), recorded_by
         )
         if dispatch.alert_id is not None:
-            await self.alert_jobs.taken(dispatch.alert_id, dispatch_id, worker_id)
+            actor = dispatch.history[-1].worker_actor
+            await self.alert_jobs.taken(dispatch.alert_id, dispatch_id, actor)
         return dispatch
 
     async def decline(
-        self, dispatch_id: str, worker_id: str, reason: DeclineReason, note: str = ""
+        self,
+        dispatch_id: str,
+        worker_id: str,
+        reason: DeclineReason,
+        note: str = "",
+        *,
+        recorded_by: str | None = None,
     ) -> Dispatch:
         """The offered worker says no, and why; the next worker is asked at once."""
         stored = await self.rounds.round(
             dispatch_id,
-            first=lambda d, at: core.decline(d, worker_id, reason, now=at, note=note),
+            first=lambda d, at: core.recorded_for_worker(
+                core.decline(d, worker_id, reason, now=at, note=note), recorded_by
+            ),
             actor=ROUND,  # the decline itself is recorded as the worker's
         )
         return stored.dispatch
 
-    async def start_trip(self, dispatch_id: str, worker_id: str) -> Dispatch:
+    async def start_trip(
+        self, dispatch_id: str, worker_id: str, *, recorded_by: str | None = None
+    ) -> Dispatch:
         """The worker sets off (`en_route`)."""
-        return await self._apply(
-            dispatch_id, lambda d, at: core.start(d, worker_id, now=at), actor=ROUND
+        return await self._worker_step(
+            dispatch_id, lambda d, at: core.start(d, worker_id, now=at), recorded_by
         )
 
     async def arrive(
-        self, dispatch_id: str, worker_id: str, *, lat: float, lon: float, code: str
+        self,
+        dispatch_id: str,
+        worker_id: str,
+        *,
+        lat: float,
+        lon: float,
+        code: str,
+        recorded_by: str | None = None,
     ) -> Dispatch:
-        """Check-in at the home with the worker's own code (`CheckInRejected` otherwise)."""
+        """Check-in at the home with the worker's own code (`CheckInRejected` otherwise),
+        whoever records it."""
         worker = await asyncio.to_thread(self.workers.get, worker_id)
         if worker is None:
             raise WrongWorker(dispatch_id, worker_id)
-        return await self._apply(
+        return await self._worker_step(
             dispatch_id,
             lambda d, at: core.arrive(d, worker, lat=lat, lon=lon, code=code, now=at),
-            actor=ROUND,
+            recorded_by,
         )
 
-    async def complete(self, dispatch_id: str, worker_id: str, notes: str) -> Dispatch:
+    async def complete(
+        self, dispatch_id: str, worker_id: str, notes: str, *, recorded_by: str | None = None
+    ) -> Dispatch:
         """The work is done; the alert is resolved unless another job for it is under way."""
-        dispatch = await self._apply(
-            dispatch_id, lambda d, at: core.complete(d, worker_id, notes, now=at), actor=ROUND
+        dispatch = await self._worker_step(
+            dispatch_id, lambda d, at: core.complete(d, worker_id, notes, now=at), recorded_by
         )
         if dispatch.alert_id is not None:
-            await self.alert_jobs.done(dispatch.alert_id, dispatch_id, worker_id)
+            actor = dispatch.history[-1].worker_actor
+            await self.alert_jobs.done(dispatch.alert_id, dispatch_id, actor)
         return dispatch
+
+    async def _worker_step(
+        self, dispatch_id: str, change: Change, recorded_by: str | None
+    ) -> Dispatch:
+        return await self._apply(
+            dispatch_id,
+            lambda d, at: core.recorded_for_worker(change(d, at), recorded_by),
+            actor=ROUND,
+        )
 
     async def rate(self, dispatch_id: str, stars: int, *, actor: str) -> Dispatch:
         """The family's stars for a completed job, once; the worker's rating follows."""

@@ -83,6 +83,7 @@ Admin = Annotated[Account, Depends(role("admin"))]
 Dispatcher = Annotated[Account, Depends(role("dispatcher"))]
 FamilyOrDispatcher = Annotated[Account, Depends(role("family", "dispatcher"))]
 WorkerOrDispatcher = Annotated[Account, Depends(role("worker", "dispatcher"))]
+WorkerAccount = Annotated[Account, Depends(role("worker"))]
 
 
 def sees_home(account: Account, home_id: str) -> bool:

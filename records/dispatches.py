@@ -41,7 +41,8 @@ from records.workers import fold_rating
 WORKER_STEPS: Final[frozenset[DispatchStatus]] = frozenset(
     {"accepted", "declined", "en_route", "on_site", "completed"}
 )
-"""Steps the worker named on them took themselves: their actor is `worker:<id>`."""
+"""Steps the worker named on them took: their actor is `worker:<id>`, or the dispatcher who
+recorded the step for them (the row's `worker_id` still names the worker)."""
 
 ROUND_DUE: Final[tuple[DispatchStatus, ...]] = ("pending", "declined", "expired")
 """Waiting for the round to choose a worker (only for an instant, unless a process died)."""
@@ -252,9 +253,7 @@ def save(
             at=as_utc(step.at),
             event=step.status,
             worker_id=step.worker_id,
-            actor=f"worker:{step.worker_id}"
-            if step.status in WORKER_STEPS and step.worker_id
-            else actor,
+            actor=step.worker_actor if step.status in WORKER_STEPS and step.worker_id else actor,
             reason=step.note[:500],
         )
         for step in steps

@@ -2,7 +2,9 @@
 
 Who sees what (CONTRACT §5): a worker only the dispatches offered to or held by
 them, a family those of its homes (its service history), dispatchers and admins
-all. Anything else answers 404, as for a dispatch that does not exist, and a worker
+all. A worker's steps (accept, decline, start, arrive, complete) are the worker's own,
+or entered by a dispatcher for the worker the dispatch is offered to or held by; the
+step then names the dispatcher in `recorded_by`. Anything else answers 404, as for a dispatch that does not exist, and a worker
 acting on another's dispatch gets 404 before its status is looked at, so ids and
 states do not leak. Every change goes through `DispatchService` (one locked
 transaction, then the worker or the queue told) and is audited; the service's
@@ -17,9 +19,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from alerts.dispatches import Dispatch, DispatchStatus
+from alerts.dispatches import Dispatch, DispatchStatus, IllegalDispatchTransition, WrongWorker
 from api.context import ApiContext, Ctx
-from api.deps import Current, Dispatcher, PathId, audit, not_found, own_home, role, sees_home
+from api.deps import (
+    Current,
+    Dispatcher,
+    PathId,
+    WorkerOrDispatcher,
+    audit,
+    not_found,
+    own_home,
+    role,
+    sees_home,
+)
 from api.schemas.common import ID_PATTERN
 from api.schemas.dispatches import (
     ArriveBody,
@@ -39,7 +51,6 @@ router = APIRouter(prefix="/api/v1", tags=["dispatches"])
 MAX_LIMIT = 1000
 MAX_CANDIDATES = 100
 
-WorkerAccount = Annotated[Account, Depends(role("worker"))]
 FamilyAccount = Annotated[Account, Depends(role("family"))]
 
 
@@ -131,41 +142,72 @@ async def _done(
     return public(account, dispatch)
 
 
+Step = Callable[[str, str | None], Awaitable[Dispatch]]
+"""A worker's step on a dispatch: given the worker and who records it for them (None: the
+worker themselves)."""
+
+
 async def _worker_step(
-    ctx: ApiContext,
-    account: Account,
-    dispatch_id: str,
-    action: str,
-    step: Callable[[str], Awaitable[Dispatch]],
+    ctx: ApiContext, account: Account, dispatch_id: str, action: str, step: Step
+) -> tuple[Dispatch, Dispatch]:
+    """The dispatch before and after a worker's step.
+
+    A worker acts for themselves: 404 for a dispatch not theirs, checked before its status
+    (a 409 would tell them it exists). A dispatcher (or admin) records the step for the
+    worker the dispatch is offered to or held by, as when a worker phones the centre:
+    409 when nobody is, or when the dispatch moved on to someone else meanwhile.
+    """
+    if account.role == "worker":
+        worker_id = worker_id_of(account)
+        before = await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
+        return before, await step(worker_id, None)
+    before = await ctx.dispatching.get(dispatch_id)
+    if before.worker_id is None:
+        raise IllegalDispatchTransition(
+            dispatch_id, before.status, action, "it is not offered to or held by a worker"
+        )
+    try:
+        return before, await step(before.worker_id, actor(account))
+    except WrongWorker as error:
+        raise IllegalDispatchTransition(
+            dispatch_id, before.status, action, f"it is no longer {before.worker_id}'s"
+        ) from error
+
+
+async def _worker_action(
+    ctx: ApiContext, account: Account, dispatch_id: str, action: str, step: Step
 ) -> DispatchPublic:
-    """A worker's own step: 404 for a dispatch not theirs, checked before its status (a
-    409 would tell them it exists)."""
-    worker_id = worker_id_of(account)
-    await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    return await _done(ctx, account, action, await step(worker_id))
+    _, after = await _worker_step(ctx, account, dispatch_id, action, step)
+    return await _done(ctx, account, f"dispatch_{action}", after)
 
 
 @router.post("/dispatches/{dispatch_id}/accept")
-async def accept(dispatch_id: PathId, ctx: Ctx, account: WorkerAccount) -> DispatchPublic:
+async def accept(dispatch_id: PathId, ctx: Ctx, account: WorkerOrDispatcher) -> DispatchPublic:
     """The offered worker takes the job (its alert becomes `dispatched`)."""
-    return await _worker_step(
+    return await _worker_action(
         ctx,
         account,
         dispatch_id,
-        "dispatch_accept",
-        lambda worker_id: ctx.dispatching.accept(dispatch_id, worker_id),
+        "accept",
+        lambda worker_id, by: ctx.dispatching.accept(dispatch_id, worker_id, recorded_by=by),
     )
 
 
 @router.post("/dispatches/{dispatch_id}/decline")
 async def decline(
-    dispatch_id: PathId, body: DeclineBody, ctx: Ctx, account: WorkerAccount
+    dispatch_id: PathId, body: DeclineBody, ctx: Ctx, account: WorkerOrDispatcher
 ) -> DispatchPublic:
     """The offered worker says no, and why; the next worker is asked at once. The answer
     is the dispatch as it stood when declined: it is no longer this worker's to see."""
-    worker_id = worker_id_of(account)
-    before = await ctx.dispatching.get_for_worker(dispatch_id, worker_id)
-    after = await ctx.dispatching.decline(dispatch_id, worker_id, body.reason, body.note)
+    before, after = await _worker_step(
+        ctx,
+        account,
+        dispatch_id,
+        "decline",
+        lambda worker_id, by: ctx.dispatching.decline(
+            dispatch_id, worker_id, body.reason, body.note, recorded_by=by
+        ),
+    )
     await audit(ctx, account, "dispatch_decline", target=after.home_id, detail=body.reason)
     step = next(s for s in reversed(after.history) if s.status == "declined")
     return public(
@@ -175,44 +217,47 @@ async def decline(
 
 
 @router.post("/dispatches/{dispatch_id}/start")
-async def start(dispatch_id: PathId, ctx: Ctx, account: WorkerAccount) -> DispatchPublic:
+async def start(dispatch_id: PathId, ctx: Ctx, account: WorkerOrDispatcher) -> DispatchPublic:
     """The worker sets off (`en_route`)."""
-    return await _worker_step(
+    return await _worker_action(
         ctx,
         account,
         dispatch_id,
-        "dispatch_start",
-        lambda worker_id: ctx.dispatching.start_trip(dispatch_id, worker_id),
+        "start",
+        lambda worker_id, by: ctx.dispatching.start_trip(dispatch_id, worker_id, recorded_by=by),
     )
 
 
 @router.post("/dispatches/{dispatch_id}/arrive")
 async def arrive(
-    dispatch_id: PathId, body: ArriveBody, ctx: Ctx, account: WorkerAccount
+    dispatch_id: PathId, body: ArriveBody, ctx: Ctx, account: WorkerOrDispatcher
 ) -> DispatchPublic:
-    """Check-in at the home: within 200 m, with the worker's own credential code."""
-    return await _worker_step(
+    """Check-in at the home: within 200 m, with the worker's own credential code (also
+    when a dispatcher records it for them)."""
+    return await _worker_action(
         ctx,
         account,
         dispatch_id,
-        "dispatch_arrive",
-        lambda worker_id: ctx.dispatching.arrive(
-            dispatch_id, worker_id, lat=body.lat, lon=body.lon, code=body.code
+        "arrive",
+        lambda worker_id, by: ctx.dispatching.arrive(
+            dispatch_id, worker_id, lat=body.lat, lon=body.lon, code=body.code, recorded_by=by
         ),
     )
 
 
 @router.post("/dispatches/{dispatch_id}/complete")
 async def complete(
-    dispatch_id: PathId, body: CompleteBody, ctx: Ctx, account: WorkerAccount
+    dispatch_id: PathId, body: CompleteBody, ctx: Ctx, account: WorkerOrDispatcher
 ) -> DispatchPublic:
     """The work is done (its alert is resolved unless another job for it is under way)."""
-    return await _worker_step(
+    return await _worker_action(
         ctx,
         account,
         dispatch_id,
-        "dispatch_complete",
-        lambda worker_id: ctx.dispatching.complete(dispatch_id, worker_id, body.notes),
+        "complete",
+        lambda worker_id, by: ctx.dispatching.complete(
+            dispatch_id, worker_id, body.notes, recorded_by=by
+        ),
     )
 
 

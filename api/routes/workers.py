@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from alerts.workers import CREDENTIAL_PATTERN, Worker
 from api.context import ApiContext, Ctx
-from api.deps import Admin, Dispatcher, PathId, audit, not_found
-from api.routes.dispatches import WorkerAccount, worker_id_of
+from api.deps import Admin, Dispatcher, PathId, WorkerAccount, audit, not_found
+from api.routes.dispatches import worker_id_of
 from api.schemas.workers import VerifiedWorker, WorkerCreate, WorkerUpdate, WorkerView
 from processors.detection import Service
 from records.accounts import Account

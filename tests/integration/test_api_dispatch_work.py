@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from anxin.settings import Settings
 from tests.integration.api_helpers import open_alert
 from tests.integration.api_rig import ApiRig, api_rig
-from tests.integration.dispatch_api import H2, act, hire, offered
+from tests.integration.dispatch_api import H1, H2, act, hire, north_of, offered
 
 pytestmark = pytest.mark.integration
 
@@ -171,3 +171,59 @@ def test_cancelling_needs_a_reason_and_a_live_dispatch(rig: ApiRig) -> None:
     assert rig.client.post(path, json={"reason": "again"}, headers=ann).status_code == 409
     # the worker it was offered to can still see it was called off
     assert ids(rig, "wen", status="cancelled") == [dispatch_id]
+
+
+def test_a_dispatcher_records_the_steps_of_a_worker_who_phoned_in(rig: ApiRig) -> None:
+    hire(rig, "wen", metres_from_h1=300)
+    ann = rig.headers("ann")
+    alert_id = open_alert(rig, "h1", "fall")
+    [dispatch_id] = ids(rig, "ann", status="offered")
+    door = north_of(H1, 20)
+
+    act(rig, "ann", dispatch_id, "accept")
+    wrong = rig.client.post(
+        f"/api/v1/dispatches/{dispatch_id}/arrive",
+        json={"lat": door[0], "lon": door[1], "code": "CARD-ANN"},
+        headers=ann,
+    )
+    assert (wrong.status_code, wrong.json()["reason"]) == (422, "wrong_code")
+    act(rig, "ann", dispatch_id, "arrive", {"lat": door[0], "lon": door[1], "code": "CARD-WEN"})
+    done = act(rig, "ann", dispatch_id, "complete", {"notes": "helped her up, no injury"})
+
+    assert (done["status"], done["worker_id"]) == ("completed", "w-wen")
+    steps = [(s["status"], s["worker_id"], s["recorded_by"]) for s in done["history"]]
+    assert steps[-3:] == [
+        ("accepted", "w-wen", "dispatcher:ann"),
+        ("on_site", "w-wen", "dispatcher:ann"),
+        ("completed", "w-wen", "dispatcher:ann"),
+    ]
+    assert ids(rig, "wen", status="completed") == [dispatch_id]  # still wen's job
+    alert = rig.context.alerts.get(alert_id)
+    assert alert is not None
+    assert (alert.status, alert.history[-1].actor) == ("resolved", "dispatcher:ann")
+
+
+def test_a_dispatcher_cannot_record_a_step_for_nobody(rig: ApiRig) -> None:
+    ann = rig.headers("ann")
+    queued = rig.client.post(
+        "/api/v1/dispatches", json={"home_id": "h2", "service": "meal"}, headers=ann
+    ).json()
+    assert queued["status"] == "queued"
+    for action, body in (("accept", None), ("decline", {"reason": "busy"})):
+        answer = rig.client.post(
+            f"/api/v1/dispatches/{queued['dispatch_id']}/{action}", json=body, headers=ann
+        )
+        assert answer.status_code == 409, answer.text
+        assert "not offered to or held by a worker" in answer.json()["detail"]
+
+
+def test_a_decline_recorded_by_a_dispatcher_still_moves_the_round_on(rig: ApiRig) -> None:
+    hire(rig, "wen", metres_from_h1=300)
+    hire(rig, "bo", metres_from_h1=900)
+    dispatch_id = offered(rig, "w-wen")
+    act(rig, "ann", dispatch_id, "decline", {"reason": "busy"})
+    after = rig.client.get(f"/api/v1/dispatches/{dispatch_id}", headers=rig.headers("ann")).json()
+    assert (after["status"], after["worker_id"]) == ("offered", "w-bo")
+    declined = next(s for s in after["history"] if s["status"] == "declined")
+    assert (declined["worker_id"], declined["recorded_by"]) == ("w-wen", "dispatcher:ann")
+    assert after["history"][-1]["recorded_by"] is None  # the round's own offer

@@ -5,6 +5,7 @@ Each cell starts from fresh objects made for it (a dispatch offered to wen, one 
 at each step, a booking of h1...), so a refusal in one cell cannot hide behind a state
 another cell left. Anyone but the owner gets 404 for an object that exists (CONTRACT
 §5: ids do not leak), a role a route does not serve gets 404 too, and no token is 401.
+A dispatcher (or admin) may enter a worker's step for the worker who has the dispatch.
 The table is the specification: read a row as "root, ann, mei, li, wen, bo, nobody".
 """
 
@@ -151,11 +152,11 @@ ROWS = [
     Row("create dispatch",        "POST",  plain("/api/v1/dispatches", NEW_DISPATCH),          "201 201 404 404 404 404 401"),
     Row("read dispatch",          "GET",   on_offered(),                                       "200 200 200 404 200 404 401"),
     Row("read missing dispatch",  "GET",   plain("/api/v1/dispatches/nope"),                   "404 404 404 404 404 404 401"),
-    Row("accept",                 "POST",  on_offered("/accept"),                              "404 404 404 404 200 404 401"),
-    Row("decline",                "POST",  on_offered("/decline", {"reason": "busy"}),         "404 404 404 404 200 404 401"),
-    Row("start",                  "POST",  on_held("accepted", "start"),                       "404 404 404 404 200 404 401"),
-    Row("arrive",                 "POST",  on_held("en_route", "arrive", ARRIVAL),             "404 404 404 404 200 404 401"),
-    Row("complete",               "POST",  on_held("on_site", "complete", {"notes": "done"}),  "404 404 404 404 200 404 401"),
+    Row("accept",                 "POST",  on_offered("/accept"),                              "200 200 404 404 200 404 401"),
+    Row("decline",                "POST",  on_offered("/decline", {"reason": "busy"}),         "200 200 404 404 200 404 401"),
+    Row("start",                  "POST",  on_held("accepted", "start"),                       "200 200 404 404 200 404 401"),
+    Row("arrive",                 "POST",  on_held("en_route", "arrive", ARRIVAL),             "200 200 404 404 200 404 401"),
+    Row("complete",               "POST",  on_held("on_site", "complete", {"notes": "done"}),  "200 200 404 404 200 404 401"),
     Row("cancel",                 "POST",  on_offered("/cancel", {"reason": "in hospital"}),   "200 200 404 404 404 404 401"),
     Row("offer",                  "POST",  on_queued("offer", {"worker_id": "w-wen"}),         "200 200 404 404 404 404 401"),
     Row("rate",                   "POST",  on_held("completed", "rate", {"stars": 5}),         "404 404 200 404 404 404 401"),
