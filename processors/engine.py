@@ -295,16 +295,24 @@ class Engine:
             found.extend(self.step(event))
         return found
 
-    def tick(self, now: datetime) -> list[Detection]:
-        """Tick every home seen so far."""
+    def tick(self, now: datetime, home_ids: Iterable[str] | None = None) -> list[Detection]:
+        """Tick these homes (by default every home seen so far; one not seen is skipped)."""
         found: list[Detection] = []
         judges = self.detectors.on_tick
-        for home_id, home in self._homes.items():
+        homes = self._homes
+        for home_id in homes if home_ids is None else home_ids:
+            home = homes.get(home_id)
+            if home is None:
+                continue
             changed, detections = _judge(judges, home.detectors, now, self.context_for(home_id))
             if changed:
                 home.detectors.update(changed)
             found.extend(detections)
         return found
+
+    def home_ids(self) -> list[str]:
+        """The homes seen so far, as of now (a runner ticking them in slices iterates this)."""
+        return list(self._homes)
 
     @property
     def late_dropped(self) -> int:

@@ -1,7 +1,8 @@
 """The embedded runner for `anxin up`: the engine over the in-process hand-off.
 
 It takes events from an `InProcessHandoff` subscription, runs every detector
-on each, ticks every home once a second with the wall clock, and hands the
+on each, ticks every home once a second with the wall clock (a slice of homes
+at a time, so readings are not held up behind them), and hands the
 detections to a `DetectionSink`. State lives in memory: `anxin up` is one
 process, and a restart starts every detector afresh.
 """
@@ -13,7 +14,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 import structlog
 
@@ -23,6 +24,9 @@ from processors.engine import Engine
 from processors.homes import HomeDirectory
 
 log = structlog.get_logger("anxin.processors")
+
+TICK_SLICE: Final = 250
+"""Homes ticked between two looks at the event loop (~2 ms of detector time)."""
 
 
 class DetectionSink(Protocol):
@@ -61,6 +65,7 @@ class LocalProcessor:
         *,
         directory: HomeDirectory | None = None,
         tick_s: float = 1.0,
+        tick_slice: int = TICK_SLICE,
         refresh_s: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -69,6 +74,7 @@ class LocalProcessor:
         self._sink = sink
         self._directory = directory
         self._tick_s = tick_s
+        self._tick_slice = tick_slice
         self._refresh_s = refresh_s
         self._clock = clock
         self._tasks: list[asyncio.Task[None]] = []
@@ -119,15 +125,21 @@ class LocalProcessor:
             await self._judge(events)
 
     async def _ticks(self) -> None:
+        """Each second, every home's tick, a slice at a time: ticking 5,000 homes at once
+        held the event loop for 35-45 ms, and an SOS arriving meanwhile waited."""
         while True:
             await asyncio.sleep(self._tick_s)
-            try:
-                detections = self.engine.tick(self._clock())
-            except Exception:
-                log.exception("tick_failed")
-                continue
-            if detections:
-                await self._sink.send(detections)
+            now = self._clock()
+            homes = self.engine.home_ids()
+            for start in range(0, len(homes), self._tick_slice):
+                try:
+                    detections = self.engine.tick(now, homes[start : start + self._tick_slice])
+                except Exception:
+                    log.exception("tick_failed")
+                    detections = []
+                if detections:
+                    await self._sink.send(detections)
+                await asyncio.sleep(0)  # let readings in between slices
 
     async def _refresh(self) -> None:
         assert self._directory is not None

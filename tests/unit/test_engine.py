@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -219,3 +220,33 @@ class TestLocalProcessor:
         await processor.stop()
         assert processor.processed == 3
         assert [d.kind for d in sink.detections] == ["sos"] * 3
+
+    async def test_a_reading_is_judged_between_slices_of_a_tick_round(self) -> None:
+        """Ticking every home at once held readings up behind 5,000 homes' ticks."""
+        queue: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+
+        class PressDuringTick(MemorySink):
+            async def send(self, detections: Sequence[Detection]) -> None:
+                await super().send(detections)
+                if len(self.detections) == 1:  # the first home's tick is out
+                    queue.put_nowait(sos("press", T0, home_id="h-pressed"))
+
+        sink = PressDuringTick()
+        engine = Engine(DETECTORS, lambda home_id: HomeContext(rules=HomeRules(home_id=home_id)))
+        engine.step_all([sos("press", T0, seq=1, home_id=h) for h in ("h1", "h2", "h3")])
+        processor = LocalProcessor(
+            engine, queue, sink, tick_s=0.01, tick_slice=1, clock=lambda: T0 + timedelta(1)
+        )
+        processor.start()
+        for _ in range(200):
+            if len(sink.detections) >= 4:
+                break
+            await asyncio.sleep(0.01)
+        await processor.stop()
+        first_round = [(d.kind, d.home_id) for d in list(sink.detections)[:4]]
+        assert first_round == [
+            ("device_offline", "h1"),
+            ("sos", "h-pressed"),
+            ("device_offline", "h2"),
+            ("device_offline", "h3"),
+        ]
