@@ -18,16 +18,10 @@ from rich.console import Console
 
 from anxin.admin import ADMIN, bootstrap_admin
 from anxin.alerting import api_context, build_alert_stack, offers_client
+from anxin.heap import keep_heap_settled, settle_heap
 from anxin.logs import configure_logging
 from anxin.registry import open_database
-from anxin.services import (
-    build_gateway,
-    http_server,
-    settle_heap,
-    stop_on_signals,
-    until,
-    wait_ready,
-)
+from anxin.services import build_gateway, http_server, stop_on_signals, until, wait_ready
 from anxin.settings import Settings
 from api.app import create_app
 from api.health import Readiness
@@ -194,10 +188,12 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
             f" {demo['dispatcher']} (in {settings.data_dir / 'demo-logins.json'})"
         )
     console.print("\n".join(lines), highlight=False)
-    # Start-up objects (imports, registry, neighbourhood) out of every later collection:
-    # a full collection over them stalled the event loop for up to 0.9 s under a
-    # 5,000-home load (`anxin bench e2e`: p99 SOS-to-console 0.78 s -> 0.12 s).
+    # Start-up objects (imports, registry, neighbourhood) out of every later collection,
+    # then each connection's as it comes: a full collection over them stalled the event
+    # loop for up to 0.9 s under a 5,000-home load (`anxin bench e2e`: p99 SOS-to-console
+    # 0.78 s -> 0.12 s; see anxin/heap.py).
     settle_heap()
+    tasks.append(asyncio.create_task(keep_heap_settled(), name="heap"))
     await stop.wait()
     log.info("anxin_stopping")
     if simulation is not None:
@@ -208,7 +204,8 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     await processor.stop()
     await alerting.aclose()
     server.should_exit = True
-    tasks[1].cancel()
+    for task in tasks[1:]:
+        task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
