@@ -2,7 +2,8 @@
 
 A message is acknowledged (PUBACK) only after its reading is in the time-series
 store or fsynced into the spool, and handed to processing; a rejected message
-only after its dead letter is kept. So a crash at any point loses nothing the
+only after its dead letter is kept. Handing on does not wait for the store (whose
+batches linger to fill), so an SOS reaches the detectors at once. So a crash at any point loses nothing the
 broker holds: unacknowledged messages come again, and storing one twice
 overwrites the same point.
 """
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 import structlog
 
@@ -50,6 +51,16 @@ class Triage:
     dead: list[DeadLetter] = field(default_factory=list)
     sampled: list[datetime] = field(default_factory=list)
     """`ts` of every LAG_SAMPLE_EVERY-th accepted reading, for the ingest lag histogram."""
+
+
+class Batch(NamedTuple):
+    """One batch on its way to its acknowledgement."""
+
+    stored: asyncio.Future[Outcome]
+    handed: asyncio.Future[None]
+    triage: Triage
+    messages: list[MqttMessage]
+    started: float
 
 
 class Gateway:
@@ -110,31 +121,52 @@ class Gateway:
                 client.abort()
 
     async def _consume(self, client: MqttClient) -> None:
-        pipeline: asyncio.Queue[
-            tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]
-        ] = asyncio.Queue(_PIPELINE_DEPTH)
+        pipeline: asyncio.Queue[Batch] = asyncio.Queue(_PIPELINE_DEPTH)
+        to_hand_on: asyncio.Queue[tuple[list[GatewayEvent], asyncio.Future[None]]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
         acker = asyncio.create_task(self._acknowledge(client, pipeline))
+        hander = asyncio.create_task(self._hand_on(to_hand_on))
         try:
             async for batch in client.batches(max_messages=self._batch_size):
                 started = time.perf_counter()
                 triage = self.triage(batch, now=datetime.now(UTC), monotonic_now=time.monotonic())
                 if triage.dead:
                     await self._dead_letters.put(triage.dead)
-                await pipeline.put((self._writer.submit(triage.lines), triage, batch, started))
+                handed: asyncio.Future[None] = loop.create_future()
+                to_hand_on.put_nowait((triage.events, handed))
+                stored = self._writer.submit(triage.lines)
+                await pipeline.put(Batch(stored, handed, triage, batch, started))
                 if acker.done():
                     acker.result()
         finally:
             acker.cancel()
+            hander.cancel()
 
-    async def _acknowledge(
-        self,
-        client: MqttClient,
-        pipeline: asyncio.Queue[tuple[asyncio.Future[Outcome], Triage, list[MqttMessage], float]],
+    async def _hand_on(
+        self, to_hand_on: asyncio.Queue[tuple[list[GatewayEvent], asyncio.Future[None]]]
     ) -> None:
-        """Acknowledge batches in the order they arrived, each once it is durable."""
+        """Hand each batch's events on as soon as it is decoded, one batch after another.
+
+        Not after the store: its batches linger (50 ms by default) to fill, and an SOS
+        should not wait for that. Acknowledging still waits for both. The first failure
+        ends the stage; the acknowledger raises it and the connection is started again.
+        """
         while True:
-            stored, triage, batch, started = await pipeline.get()
+            events, handed = await to_hand_on.get()
+            try:
+                if events:
+                    await self._handoff.send(events)
+            except Exception as error:
+                handed.set_exception(error)
+                raise
+            handed.set_result(None)
+
+    async def _acknowledge(self, client: MqttClient, pipeline: asyncio.Queue[Batch]) -> None:
+        """Acknowledge batches in the order they arrived, each once durable and handed on."""
+        while True:
+            stored, handed, triage, batch, started = await pipeline.get()
             outcome = await stored
+            await handed
             if triage.sampled:
                 now = time.time()
                 observe = self._metrics.ingest_lag.observe
@@ -143,8 +175,6 @@ class Gateway:
             if triage.lines:
                 counter = self._metrics.stored if outcome == "stored" else self._metrics.spooled
                 counter.inc(len(triage.lines))
-            if triage.events:
-                await self._handoff.send(triage.events)
             client.ack(batch)
             self._metrics.ack_latency.observe(time.perf_counter() - started)
 

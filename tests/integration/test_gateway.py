@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from anxin.services import GatewayStack, build_gateway
+from anxin.settings import Settings
 from anxin.testbed.influxdb import InfluxDB
 from anxin.testbed.process import ServerProcess, free_port
 from devices.events import GatewayEvent, Reading
@@ -25,7 +27,7 @@ from gateway.handoff import InProcessHandoff
 from gateway.metrics import GatewayMetrics
 from simulators.provision import provision
 from simulators.samples import SAMPLES_HOME, replay_samples, samples_home
-from tests.integration.rig import Device, Rig, anxin_executable, motion
+from tests.integration.rig import DATABASE, Device, Rig, anxin_executable, motion
 
 pytestmark = pytest.mark.integration
 
@@ -56,9 +58,8 @@ class InProcessGateway:
         return events
 
 
-@pytest.fixture
-async def gateway(rig: Rig) -> AsyncIterator[InProcessGateway]:
-    settings = rig.settings()
+@contextlib.asynccontextmanager
+async def running_gateway(rig: Rig, settings: Settings) -> AsyncIterator[InProcessGateway]:
     handoff = InProcessHandoff()
     letters = FileDeadLetters(settings.data_dir / "deadletter")
     stack = await build_gateway(
@@ -72,9 +73,17 @@ async def gateway(rig: Rig) -> AsyncIterator[InProcessGateway]:
     )
     running = InProcessGateway(stack, handoff, letters)
     stack.start()
-    await asyncio.wait_for(stack.gateway.connected.wait(), 10)
-    yield running
-    await stack.stop()
+    try:
+        await asyncio.wait_for(stack.gateway.connected.wait(), 10)
+        yield running
+    finally:
+        await stack.stop()
+
+
+@pytest.fixture
+async def gateway(rig: Rig) -> AsyncIterator[InProcessGateway]:
+    async with running_gateway(rig, rig.settings()) as running:
+        yield running
 
 
 async def until(condition: Callable[[], bool], within: float = 30) -> None:
@@ -96,6 +105,22 @@ async def test_every_contract_sample_replayed_by_the_simulator_is_stored_and_han
     handed = [event for event in gateway.events() if isinstance(event, Reading)]
     assert sorted(event.telemetry.type for event in handed) == sorted(TELEMETRY_TYPES)
     assert all(event.home_id == SAMPLES_HOME for event in handed)
+
+
+async def test_a_reading_is_handed_on_without_waiting_for_its_store_batch(rig: Rig) -> None:
+    """The store's batches linger to fill; an SOS must not wait for that."""
+    lingering = {"url": rig.influxdb.url, "database": DATABASE, "linger_ms": 3000}
+    async with running_gateway(rig, rig.settings(influx=lingering)) as gateway:
+        device = Device(rig, "pir-0")
+        device.publish(motion(1))
+        await asyncio.to_thread(device.flush)
+        async with asyncio.timeout(1.5):
+            event = await gateway.handed_on.get()
+        assert isinstance(event, Reading)
+        assert event.device_id == "pir-0"
+        assert rig.stored() == 0  # its batch is still lingering
+        await until(lambda: rig.stored() == 1)
+        device.close()
 
 
 HOSTILE = [
