@@ -15,7 +15,7 @@ from broker.mosquitto import export_mosquitto_config
 from devices.registry import Home
 from devices.telemetry import TELEMETRY_TYPES
 from devices.topics import is_valid_id
-from records.devices import RegistryError
+from records.errors import RegistryError
 
 out = Console()
 err = Console(stderr=True)

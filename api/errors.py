@@ -17,8 +17,8 @@ from gateway.timeseries import TimeSeriesUnavailable
 from records.accounts import AccountError
 from records.alerts import AlertNotFound
 from records.bookings import BookingError, BookingNotFound
-from records.devices import RegistryError
 from records.dispatches import DispatchNotFound
+from records.errors import RegistryError
 from records.workers import WorkerError, WorkerNotFound
 
 log = structlog.get_logger("anxin.api")

@@ -13,11 +13,9 @@ from devices.credentials import hash_password, new_password
 from devices.registry import Device, Home
 from devices.telemetry import TelemetryType
 from records.database import migrate, open_engine
+from records.errors import RegistryError
+from records.homes import HomeProfile, HomeStore
 from records.schema import DeviceRow, HomeRow
-
-
-class RegistryError(Exception):
-    """A registry change that cannot be made (unknown home, id taken)."""
 
 
 class DeviceRegistry:
@@ -27,11 +25,8 @@ class DeviceRegistry:
         self._engine = engine
 
     def add_home(self, home: Home) -> Home:
-        with Session(self._engine) as session, session.begin():
-            if session.get(HomeRow, home.home_id) is not None:
-                raise RegistryError(f"home {home.home_id} already exists")
-            session.add(HomeRow(**home.model_dump()))
-        return home
+        """A home without its people yet (`records.homes.HomeStore` manages those)."""
+        return HomeStore(self._engine).create(HomeProfile(home=home)).home
 
     def add_device(
         self,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devices.registry import Home
-from records.devices import RegistryError
+from records.errors import RegistryError
 from records.schema import HomeRow
 
 Condition = Annotated[str, Field(min_length=1, max_length=100)]

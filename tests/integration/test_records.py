@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from devices.registry import Home
 from records.database import migrate
-from records.devices import DeviceRegistry, RegistryError
+from records.devices import DeviceRegistry
+from records.errors import RegistryError
 from records.schema import AlertRow, Base
 
 pytestmark = pytest.mark.integration
