@@ -88,13 +88,14 @@ class AlertJobs:
         (a crash between the alert's commit and its dispatch); returns how many."""
         if self.alerts is None:
             return 0
-        opened = 0
         active = await asyncio.to_thread(self.alerts.store.recent, status="open", limit=1000)
-        for alert in active:
-            if not await asyncio.to_thread(self.dispatches.recent, alert_id=alert.alert_id):
-                await self.open_job(alert)
-                opened += 1
-        return opened
+        served = await asyncio.to_thread(
+            self.dispatches.dispatched_alerts, [alert.alert_id for alert in active]
+        )
+        orphans = [alert for alert in active if alert.alert_id not in served]
+        for alert in orphans:
+            await self.open_job(alert)
+        return len(orphans)
 
     async def taken(self, alert_id: str, dispatch_id: str, actor: str) -> None:
         """A worker accepted a job for the alert: it is `dispatched` (`actor`: the step's)."""

@@ -172,6 +172,18 @@ class DispatchStore:
         with Session(self._engine) as session:
             return [Dispatch.model_validate(body) for body in session.scalars(query.limit(limit))]
 
+    def dispatched_alerts(self, alert_ids: Collection[str]) -> frozenset[str]:
+        """Those of `alert_ids` that have a dispatch, whatever its status (one query)."""
+        if not alert_ids:
+            return frozenset()
+        query = (
+            select(DispatchRow.alert_id)
+            .where(DispatchRow.alert_id.in_(sorted(alert_ids)))
+            .distinct()
+        )
+        with Session(self._engine) as session:
+            return frozenset(alert_id for alert_id in session.scalars(query) if alert_id)
+
     def due_rounds(self, now: datetime, *, limit: int = 200) -> list[str]:
         """Dispatches whose round must move: an offer past its deadline, or none chosen yet."""
         query = (
