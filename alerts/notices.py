@@ -28,22 +28,13 @@ def offer_notice(dispatch: Dispatch, made: Offer, about: About, *, at: datetime)
     """The offer to one worker, on their app (MQTT `anxin/v1/workers/{id}/offers`)."""
     index = next(n for n, o in enumerate(dispatch.offers) if o == made)
     what = about.kind or dispatch.service
-    return Notification(
-        notification_id=notification_key(dispatch.dispatch_id, "offer", index, made.worker_id),
-        recipient=Recipient(kind="worker", id=made.worker_id),
-        reason="offer",
-        message=f"{dispatch.severity} {dispatch.service} job ({what}): accept by"
-        f" {made.deadline.isoformat(timespec='seconds')}",
-        at=at,
-        home_id=dispatch.home_id,
-        severity=dispatch.severity,
-        service=dispatch.service,
-        summary=about.summary[:500],
-        alert_id=dispatch.alert_id,
-        kind=about.kind,
-        dispatch_id=dispatch.dispatch_id,
-        expires_at=made.deadline,
+    message = (
+        f"{dispatch.severity} {dispatch.service} job ({what}): accept by"
+        f" {made.deadline.isoformat(timespec='seconds')}"
     )
+    key = notification_key(dispatch.dispatch_id, "offer", index, made.worker_id)
+    recipient = Recipient(kind="worker", id=made.worker_id)
+    return _notice(dispatch, recipient, "offer", message, about, at, key, made.deadline)
 
 
 def queued_notices(
@@ -55,12 +46,12 @@ def queued_notices(
         f"no eligible worker took the {dispatch.severity} {dispatch.service} job at"
         f" {dispatch.home_id} ({tried} asked): choose one"
     )
-    return [
-        _notice(
-            dispatch, Recipient(kind="dispatcher", id=name), "queued", message, about, at, event_id
-        )
-        for name in dispatchers
-    ]
+    notices = []
+    for name in dispatchers:
+        recipient = Recipient(kind="dispatcher", id=name)
+        key = notification_key(dispatch.dispatch_id, event_id, recipient.key)
+        notices.append(_notice(dispatch, recipient, "queued", message, about, at, key))
+    return notices
 
 
 def cancelled_notice(
@@ -69,7 +60,8 @@ def cancelled_notice(
     """Tell the worker the job they were offered or held is called off."""
     message = f"the {dispatch.service} job at {dispatch.home_id} is cancelled"
     recipient = Recipient(kind="worker", id=worker_id)
-    return _notice(dispatch, recipient, "cancelled", message, about, at, event_id)
+    key = notification_key(dispatch.dispatch_id, event_id, recipient.key)
+    return _notice(dispatch, recipient, "cancelled", message, about, at, key)
 
 
 def _notice(
@@ -79,10 +71,11 @@ def _notice(
     message: str,
     about: About,
     at: datetime,
-    event_id: int,
+    notification_id: str,
+    expires_at: datetime | None = None,
 ) -> Notification:
     return Notification(
-        notification_id=notification_key(dispatch.dispatch_id, event_id, recipient.key),
+        notification_id=notification_id,
         recipient=recipient,
         reason=reason,
         message=message[:500],
@@ -94,4 +87,5 @@ def _notice(
         alert_id=dispatch.alert_id,
         kind=about.kind,
         dispatch_id=dispatch.dispatch_id,
+        expires_at=expires_at,
     )
