@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -19,31 +20,39 @@ def free_port() -> int:
 
 def ensure_debian_package(package: str, binary: str) -> str:
     """The path of `binary`, installing `package` with apt-get first if needed."""
-    found = shutil.which(binary) or (
-        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
-    )
+
+    def find() -> str | None:
+        sbin = Path(f"/usr/sbin/{binary}")
+        return shutil.which(binary) or (str(sbin) if sbin.exists() else None)
+
+    found = _installed(package, find)
+    if found is None:
+        raise RuntimeError(f"{package} installed but {binary} not found")
+    return found
+
+
+def ensure_debian_file(package: str, path: Path) -> Path:
+    """`path`, a file of `package` (a font, say), installing the package first if needed."""
+    if _installed(package, lambda: str(path) if path.exists() else None) is None:
+        raise RuntimeError(f"{package} installed but {path} not found")
+    return path
+
+
+def _installed(package: str, find: Callable[[], str | None]) -> str | None:
+    """What `find` finds, after `apt-get install package` (and an update, if the package
+    lists are stale) when it finds nothing at first."""
+    found = find()
     if found:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", package],
-        check=False,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    found = shutil.which(binary) or (
-        f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None
-    )
+    install = ["apt-get", "install", "-y", "-qq", package]
+    subprocess.run(install, check=False, env=env, stdout=subprocess.DEVNULL)
+    found = find()
     if found:
         return found
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", package], check=True, env=env, stdout=subprocess.DEVNULL
-    )
-    found = shutil.which(binary) or f"/usr/sbin/{binary}"
-    if not Path(found).exists():
-        raise RuntimeError(f"{package} installed but {binary} not found")
-    return found
+    subprocess.run(install, check=True, env=env, stdout=subprocess.DEVNULL)
+    return find()
 
 
 def wait_for_port(port: int, *, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

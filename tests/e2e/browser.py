@@ -1,7 +1,8 @@
 """Debian's Chromium driven by Playwright, and the screenshots kept as test artefacts.
 
 Playwright's own browser download cannot work here (no internet); the Python package
-only drives the `chromium` Debian package, installed with apt-get when missing.
+only drives the `chromium` Debian package, installed with apt-get when missing (with a
+CJK font, so the Chinese console is legible in the screenshots).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Final
 
 from playwright.sync_api import Browser, Page, Playwright
 
-from anxin.testbed.process import ensure_debian_package
+from anxin.testbed.process import ensure_debian_file, ensure_debian_package
 
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e-console"
 """Screenshots of each step (git-ignored; CI keeps them in the workspace)."""
+CJK_FONT: Final = ("fonts-wqy-microhei", Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"))
+"""Chromium draws Chinese text only with a CJK font on the machine (Debian ships none
+by default)."""
 
 FLAGS: Final = (
     "--headless",
@@ -35,6 +39,7 @@ FLAGS: Final = (
 
 def launch(playwright: Playwright) -> Browser:
     executable = ensure_debian_package("chromium", "chromium")
+    ensure_debian_file(*CJK_FONT)
     return playwright.chromium.launch(executable_path=executable, args=list(FLAGS))
 
 

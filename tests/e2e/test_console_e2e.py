@@ -1,7 +1,8 @@
 """The console end to end: an SOS press travels from a device to a rated visit, through
 the browsers of a dispatcher, a care worker and the family, against a real `anxin up`.
 
-Each step leaves a screenshot in `test-artifacts/e2e-console/`.
+Each step leaves a screenshot in `test-artifacts/e2e-console/` (and the Chinese console
+in `test-artifacts/e2e-console-zh-CN/`).
 """
 
 from __future__ import annotations
@@ -162,10 +163,18 @@ def test_an_sos_press_becomes_a_visit_the_family_rates(
 def test_the_console_speaks_the_browsers_language_until_told_otherwise(
     up: AnxinUp, browser: Browser
 ) -> None:
+    shots = Screenshots(ARTIFACTS.with_name("e2e-console-zh-CN"))
     person = Person(browser, up, locale="zh-CN")
     page = person.page
-    expect(page.locator("#login-title")).to_have_text("登录")
-    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    with shots.step(page, "login"):
+        expect(page.locator("#login-title")).to_have_text("登录")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    chinese = Person(browser, up, locale="zh-CN")
+    with shots.step(chinese.page, "dispatcher-queue"):
+        chinese.log_in("e2e-dispatcher")
+        expect(chinese.page.locator("#queue-title")).to_contain_text("进行中的告警")
+        expect(chinese.page.locator(".jobs")).not_to_contain_text("加载中")
+    chinese.close()
     page.select_option("#language", "en")
     expect(page.locator("#login-title")).to_have_text("Log in")
     page.reload()
