@@ -134,6 +134,11 @@ class DurableWriter:
         return self._spool.bytes_used
 
     @property
+    def spooling(self) -> bool:
+        """New lines go to the spool (the store is down, or the spool is still replaying)."""
+        return self._spooling
+
+    @property
     def pending_lines(self) -> int:
         """Lines submitted and not yet put in a batch."""
         return self._queued_lines

@@ -141,7 +141,7 @@ class TestOutage:
         later = [writer.submit(lines(50 + 10 * i, 10)) for i in range(3)]
         assert await asyncio.gather(*later) == ["spooled"] * 3  # behind the spooled ones
         switch.target = store
-        await eventually(lambda: writer.replayed == 80)
+        await eventually(lambda: writer.replayed == 80 and not writer.spooling)
         after = await writer.submit(lines(80, 5))
         assert after == "stored"
         assert switch.written == lines(0, 85)
