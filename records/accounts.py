@@ -7,6 +7,7 @@ appear in topics, logs and URLs without escaping.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Literal
 
@@ -24,8 +25,16 @@ from records.schema import AccountRow, FamilyHomeRow, HomeRow, WorkerRow
 Role = Literal["admin", "dispatcher", "family", "worker"]
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
-"""Verified against when the user does not exist, so timing does not tell who does."""
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not tell who does.
+
+    Made at the first such login, not at import: an argon2id hash touches 64 MiB, which
+    stayed in the peak memory of every process that imports this (the gateway too).
+    """
+    return _hasher.hash("not a password anyone has")
 
 
 class AccountError(Exception):
@@ -108,7 +117,7 @@ class AccountStore:
         """The account when the password is right; None otherwise, in about the same time."""
         with Session(self._engine) as session:
             row = session.get(AccountRow, username)
-            stored = _DUMMY_HASH if row is None else row.password_hash
+            stored = _dummy_hash() if row is None else row.password_hash
             try:
                 _hasher.verify(stored, password)
             except (VerificationError, InvalidHashError):
