@@ -23,8 +23,8 @@ from anxin.heap import keep_heap_settled, settle_heap
 from anxin.logs import configure_logging
 from anxin.registry import open_registry
 from anxin.settings import Settings
-from api.app import create_app
 from api.health import Readiness
+from api.ops import closed_by_default, operators_app
 from gateway.deadletter import DeadLetterSink, FileDeadLetters
 from gateway.decode import Decoder
 from gateway.dedup import SeenReadings
@@ -235,7 +235,13 @@ async def run_gateway_service(settings: Settings) -> None:
         mqtt_password=settings.mqtt.password.get_secret_value(),
         shared_subscription=settings.mqtt.shared_subscription,
     )
-    server = http_server(settings, create_app(readiness=readiness, metrics=metrics))
+    server = http_server(
+        settings,
+        closed_by_default(
+            operators_app(readiness=readiness, metrics=metrics),
+            max_body_bytes=settings.http.max_body_bytes,
+        ),
+    )
     settle_heap()
     stack.start()
     tasks = [

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from devices.registry import Home
-from records.database import migrate
+from records.database import HEAD, alembic_config, migrate, open_engine, revision
 from records.devices import DeviceRegistry
 from records.errors import RegistryError
 from records.schema import AlertRow, Base
@@ -29,6 +33,37 @@ def test_migrations_build_exactly_the_declared_schema(records_engine: Engine) ->
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_head_is_the_newest_migration_and_the_database_is_at_it(records_engine: Engine) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(records_engine))
+    assert scripts.get_current_head() == HEAD
+    assert revision(records_engine) == HEAD
+
+
+def test_a_fresh_database_has_no_revision_until_migrated(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert revision(engine) is None
+    migrate(engine)
+    assert revision(engine) == HEAD
+    engine.dispose()
+
+
+def test_a_service_starting_on_a_migrated_database_does_not_load_alembic(
+    tmp_path: Path,
+) -> None:
+    """Alembic's modules would stay in the gateway's memory for good (~11 MB)."""
+    url = f"sqlite:///{tmp_path / 'anxin.db'}"
+    engine = open_engine(url)
+    migrate(engine)
+    engine.dispose()
+    check = (
+        "import sys\n"
+        "from records.database import migrate, open_engine\n"
+        f"migrate(open_engine({url!r}))\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'alembic'], 'alembic loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parents[2])
 
 
 def test_migrating_twice_keeps_the_data(records_engine: Engine) -> None:
