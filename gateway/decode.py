@@ -35,6 +35,11 @@ class Decoder:
         self._directory = directory
         self._seen = seen
 
+    def forget_seen(self) -> None:
+        """Forget the readings seen so far: the broker is about to deliver again what was
+        not acknowledged, and those must not be refused as duplicates of themselves."""
+        self._seen.clear()
+
     def decode(
         self, topic: str, payload: bytes, *, now: datetime, monotonic_now: float
     ) -> Reading | StatusChange | Rejected:

@@ -21,6 +21,10 @@ class SeenReadings:
         self._max_devices = max_devices
         self._devices: OrderedDict[str, dict[int, datetime]] = OrderedDict()
 
+    def clear(self) -> None:
+        """Forget every reading, as a restart would."""
+        self._devices.clear()
+
     def is_duplicate(self, device_id: str, seq: int, ts: datetime) -> bool:
         """Record this reading; True when the identical reading was seen before."""
         window = self._devices.get(device_id)

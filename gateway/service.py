@@ -119,6 +119,8 @@ class Gateway:
                 backoff = min(backoff * 2, _BACKOFF_MAX_S)
             finally:
                 client.abort()
+                # What was decoded but not acknowledged comes again on the next connection.
+                self._decoder.forget_seen()
 
     async def _consume(self, client: MqttClient) -> None:
         pipeline: asyncio.Queue[Batch] = asyncio.Queue(_PIPELINE_DEPTH)
@@ -149,7 +151,7 @@ class Gateway:
 
         Not after the store: its batches linger (50 ms by default) to fill, and an SOS
         should not wait for that. Acknowledging still waits for both. The first failure
-        ends the stage; the acknowledger raises it and the connection is started again.
+        ends the stage; the acknowledger raises it, and the connection starts again.
         """
         while True:
             events, handed = await to_hand_on.get()
@@ -157,8 +159,8 @@ class Gateway:
                 if events:
                     await self._handoff.send(events)
             except Exception as error:
-                handed.set_exception(error)
-                raise
+                handed.set_exception(error)  # the acknowledger raises it
+                return
             handed.set_result(None)
 
     async def _acknowledge(self, client: MqttClient, pipeline: asyncio.Queue[Batch]) -> None:

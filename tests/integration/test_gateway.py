@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -59,8 +59,10 @@ class InProcessGateway:
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(rig: Rig, settings: Settings) -> AsyncIterator[InProcessGateway]:
-    handoff = InProcessHandoff()
+async def running_gateway(
+    rig: Rig, settings: Settings, handoff: InProcessHandoff | None = None
+) -> AsyncIterator[InProcessGateway]:
+    handoff = handoff or InProcessHandoff()
     letters = FileDeadLetters(settings.data_dir / "deadletter")
     stack = await build_gateway(
         settings,
@@ -120,6 +122,47 @@ async def test_a_reading_is_handed_on_without_waiting_for_its_store_batch(rig: R
         assert event.device_id == "pir-0"
         assert rig.stored() == 0  # its batch is still lingering
         await until(lambda: rig.stored() == 1)
+        device.close()
+
+
+class FailsOnce(InProcessHandoff):
+    """A processing hand-off that is down for its first batch (Kafka away, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    async def send(self, events: Sequence[GatewayEvent]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("processing is down")
+        await super().send(events)
+
+
+async def test_readings_whose_hand_on_failed_are_handed_on_when_they_come_again(
+    rig: Rig,
+) -> None:
+    """The gateway drops the connection on a failed hand-off, so the broker delivers
+    what was not acknowledged again; it must not refuse those as duplicates of readings
+    it decoded but never acknowledged (an SOS would never reach the detectors)."""
+    handoff = FailsOnce()
+    async with running_gateway(rig, rig.settings(), handoff) as gateway:
+        device = Device(rig, "pir-0")
+        for seq in range(20):
+            device.publish(motion(seq))
+        await asyncio.to_thread(device.flush)
+        handed: set[int] = set()
+
+        def all_handed() -> bool:
+            handed.update(
+                event.telemetry.seq for event in gateway.events() if isinstance(event, Reading)
+            )
+            return handed == set(range(20))
+
+        await until(all_handed)
+        assert handoff.failed
+        await until(lambda: rig.stored() == 20)
+        assert not list((rig.settings().data_dir / "deadletter").glob("*.jsonl"))
         device.close()
 
 
