@@ -70,6 +70,7 @@ class AlertJobs:
             home_id=alert.home_id,
             lat=home.lat,
             lon=home.lon,
+            address=home.address,
             service=alert.service,
             severity=alert.severity,
             origin="automatic",

@@ -156,6 +156,7 @@ class Dispatch(BaseModel):
     home_id: Name
     lat: Latitude = Field(description="the home: where the worker must check in")
     lon: Longitude
+    address: str = Field(default="", max_length=300, description="the home's, for the worker")
     service: Service
     severity: Severity = Field(description="the alert's severity; sets the offer timeout")
     origin: Origin
@@ -201,6 +202,7 @@ def new_dispatch(
     severity: Severity,
     origin: Origin,
     now: datetime,
+    address: str = "",
     alert_id: str | None = None,
     booking_id: str | None = None,
     scheduled_for: datetime | None = None,
@@ -213,6 +215,7 @@ def new_dispatch(
         home_id=home_id,
         lat=lat,
         lon=lon,
+        address=address,
         service=service,
         severity=severity,
         origin=origin,

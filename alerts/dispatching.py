@@ -205,6 +205,7 @@ class DispatchService:
             home_id=home_id,
             lat=home.lat,
             lon=home.lon,
+            address=home.address,
             service=service,
             severity=severity or "medium",
             origin=origin,

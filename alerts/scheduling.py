@@ -21,6 +21,7 @@ from alerts import dispatches as core
 from alerts.bookings import Booking, Daily, EveryNDays, Once, Weekly
 from alerts.dispatches import FINAL, Dispatch, DispatchStatus
 from alerts.rounds import OfferRounds
+from devices.registry import Home
 from processors.detection import Service, Severity
 from records.bookings import BookingRecord, BookingStore
 from records.dispatches import DispatchStore
@@ -100,12 +101,13 @@ class BookingScheduler:
     async def schedule(self, booking_id: str, now: datetime) -> list[Dispatch]:
         """One booking's occurrences within the lead time, made and offered."""
 
-        def make(booking: Booking, at: datetime, lat: float, lon: float) -> Dispatch:
+        def make(booking: Booking, at: datetime, home: Home) -> Dispatch:
             return core.new_dispatch(
                 dispatch_id=self.new_id(),
                 home_id=booking.home_id,
-                lat=lat,
-                lon=lon,
+                lat=home.lat,
+                lon=home.lon,
+                address=home.address,
                 service=booking.service,
                 severity=BOOKING_SEVERITY,
                 origin="booking",

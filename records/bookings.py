@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 
 from alerts.bookings import Booking, due_occurrences
 from alerts.dispatches import Dispatch
+from devices.registry import Home
 from records.database import in_transaction
+from records.devices import home_from_row
 from records.dispatches import StoredDispatch, save
 from records.schema import BookingRow, DispatchRow, HomeRow, as_utc, from_column
 
-MakeDispatch = Callable[[Booking, datetime, float, float], Dispatch]
-"""(booking, occurrence, home lat, home lon) -> the pending dispatch for it."""
+MakeDispatch = Callable[[Booking, datetime, Home], Dispatch]
+"""(booking, occurrence, its home) -> the pending dispatch for it."""
 
 ACTOR: Final = "system:booking"
 
@@ -146,7 +148,7 @@ class BookingStore:
                     )
                 )
                 if exists is None:
-                    dispatch = make(booking, at, home.lat, home.lon)
+                    dispatch = make(booking, at, home_from_row(home))
                     made.append(save(session, None, None, dispatch, actor=ACTOR))
             row.scheduled_until = end
             return made

@@ -80,12 +80,12 @@ class DeviceRegistry:
 
     def homes(self) -> list[Home]:
         with Session(self._engine) as session:
-            return [_home(row) for row in session.scalars(select(HomeRow))]
+            return [home_from_row(row) for row in session.scalars(select(HomeRow))]
 
     def home(self, home_id: str) -> Home | None:
         with Session(self._engine) as session:
             row = session.get(HomeRow, home_id)
-            return None if row is None else _home(row)
+            return None if row is None else home_from_row(row)
 
 
 def _device(row: DeviceRow) -> Device:
@@ -102,7 +102,7 @@ def _device(row: DeviceRow) -> Device:
     )
 
 
-def _home(row: HomeRow) -> Home:
+def home_from_row(row: HomeRow) -> Home:
     return Home(
         home_id=row.home_id,
         address=row.address,

@@ -85,6 +85,7 @@ class DispatchPublic(BaseModel):
     home_id: str
     lat: float = Field(description="the home, where the worker checks in (°)")
     lon: float
+    address: str = Field(description="the home's address (empty if not provisioned)")
     service: Service
     severity: Severity
     origin: Origin
@@ -120,6 +121,7 @@ class DispatchPublic(BaseModel):
                     "home_id",
                     "lat",
                     "lon",
+                    "address",
                     "service",
                     "severity",
                     "origin",

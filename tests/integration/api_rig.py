@@ -45,8 +45,11 @@ class ApiRig:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         registry = DeviceRegistry(engine)
-        for home_id, lat in (("h1", 22.52), ("h2", 22.56)):
-            registry.add_home(Home(home_id=home_id, lat=lat, lon=113.39))
+        for home_id, lat, address in (
+            ("h1", 22.52, "1 Xinhua Road, Zhongshan"),
+            ("h2", 22.56, "8 Binjiang Road, Zhongshan"),
+        ):
+            registry.add_home(Home(home_id=home_id, lat=lat, lon=113.39, address=address))
         accounts = AccountStore(engine)
         for username, fields in ACCOUNTS.items():
             accounts.create(

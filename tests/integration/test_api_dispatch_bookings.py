@@ -51,6 +51,7 @@ def test_a_visit_due_within_the_lead_is_offered_at_once_and_called_off_with_its_
         "offered",
     )
     assert datetime.fromisoformat(visit["scheduled_for"]) == soon
+    assert visit["address"] == "1 Xinhua Road, Zhongshan"  # where the worker goes
     assert [
         d["dispatch_id"]
         for d in rig.client.get("/api/v1/dispatches", headers=rig.headers("wen")).json()

@@ -227,3 +227,13 @@ def test_a_decline_recorded_by_a_dispatcher_still_moves_the_round_on(rig: ApiRig
     declined = next(s for s in after["history"] if s["status"] == "declined")
     assert (declined["worker_id"], declined["recorded_by"]) == ("w-wen", "dispatcher:ann")
     assert after["history"][-1]["recorded_by"] is None  # the round's own offer
+
+
+def test_the_worker_offered_a_job_is_told_where_the_home_is(rig: ApiRig) -> None:
+    hire(rig, "wen", metres_from_h1=300)
+    chosen = offered(rig, "w-wen")
+    open_alert(rig, "h1", "fall")  # its automatic dispatch goes to wen too
+    for dispatch_id in ids(rig, "wen"):
+        seen = rig.client.get(f"/api/v1/dispatches/{dispatch_id}", headers=rig.headers("wen"))
+        assert seen.json()["address"] == "1 Xinhua Road, Zhongshan", dispatch_id
+    assert chosen in ids(rig, "wen")
