@@ -387,7 +387,7 @@ def create_app(
         except Exception as error:  # the registry may be briefly unavailable
             log.warning("homes_refresh_failed", error=str(error)[:300])
         else:
-            log.info("homes_refreshed", homes=homes)
+            log.info("homes_refreshed", reloaded=homes)
 
     app.timer(refresh_s, on_leader=False)(refresh)
     app.task(refresh)

@@ -26,8 +26,8 @@ from alerts.bookings import Booking, due_occurrences
 from alerts.dispatches import Dispatch
 from devices.registry import Home
 from records.database import in_transaction
-from records.devices import home_from_row
 from records.dispatches import StoredDispatch, save
+from records.homes import home_from_row
 from records.schema import BookingRow, DispatchRow, HomeRow, as_utc, from_column
 
 MakeDispatch = Callable[[Booking, datetime, Home], Dispatch]

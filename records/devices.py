@@ -14,8 +14,8 @@ from devices.registry import Device, Home
 from devices.telemetry import TelemetryType
 from records.database import migrate, open_engine
 from records.errors import RegistryError
-from records.homes import HomeProfile, HomeStore
-from records.schema import DeviceRow, HomeRow
+from records.homes import HomeProfile, HomeStore, home_from_row
+from records.schema import DeviceRow, HomeRow, as_utc
 
 
 class DeviceRegistry:
@@ -82,6 +82,27 @@ class DeviceRegistry:
         with Session(self._engine) as session:
             return [home_from_row(row) for row in session.scalars(select(HomeRow))]
 
+    def changed_since(
+        self, since: datetime, *, most: int = 5000
+    ) -> tuple[list[Home], list[Device]] | None:
+        """Homes created or changed at `since` or later, or given a device since, with all
+        their devices; None when more than `most` did (reloading everything is cheaper)."""
+        at = as_utc(since)
+        touched = (
+            select(HomeRow.home_id)
+            .where(HomeRow.changed_at >= at)
+            .union(select(DeviceRow.home_id).where(DeviceRow.created_at >= at))
+        )
+        with Session(self._engine) as session:
+            home_ids = list(session.scalars(touched.limit(most + 1)))
+            if len(home_ids) > most:
+                return None
+            if not home_ids:
+                return [], []
+            homes = session.scalars(select(HomeRow).where(HomeRow.home_id.in_(home_ids)))
+            devices = session.scalars(select(DeviceRow).where(DeviceRow.home_id.in_(home_ids)))
+            return [home_from_row(row) for row in homes], [_device(row) for row in devices]
+
     def home(self, home_id: str) -> Home | None:
         with Session(self._engine) as session:
             row = session.get(HomeRow, home_id)
@@ -99,17 +120,6 @@ def _device(row: DeviceRow) -> Device:
             "report_interval_s": row.report_interval_s,
             "password_hash": row.password_hash,
         }
-    )
-
-
-def home_from_row(row: HomeRow) -> Home:
-    return Home(
-        home_id=row.home_id,
-        address=row.address,
-        lat=row.lat,
-        lon=row.lon,
-        timezone=row.timezone,
-        away=row.away,
     )
 
 

@@ -9,6 +9,7 @@ home (`create`, `update`) writes them together in one transaction.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,7 +87,13 @@ class HomeStore:
             with Session(self._engine) as session, session.begin():
                 if session.get(HomeRow, home_id) is not None:
                     raise RegistryError(f"home {home_id} already exists")
-                session.add(HomeRow(**profile.home.model_dump(), **_people(profile)))
+                session.add(
+                    HomeRow(
+                        **profile.home.model_dump(),
+                        **_people(profile),
+                        changed_at=datetime.now(UTC),
+                    )
+                )
         except IntegrityError:  # created concurrently between the check and the commit
             raise RegistryError(f"home {home_id} already exists") from None
         return profile
@@ -122,6 +129,7 @@ class HomeStore:
                 setattr(row, key, value)
             for key, value in _people(after).items():
                 setattr(row, key, value)
+            row.changed_at = datetime.now(UTC)
             return after
 
     def set_people(
@@ -140,16 +148,20 @@ def _people(profile: HomeProfile) -> dict[str, Any]:
     }
 
 
+def home_from_row(row: HomeRow) -> Home:
+    return Home(
+        home_id=row.home_id,
+        address=row.address,
+        lat=row.lat,
+        lon=row.lon,
+        timezone=row.timezone,
+        away=row.away,
+    )
+
+
 def _profile(row: HomeRow) -> HomeProfile:
     return HomeProfile(
-        home=Home(
-            home_id=row.home_id,
-            address=row.address,
-            lat=row.lat,
-            lon=row.lon,
-            timezone=row.timezone,
-            away=row.away,
-        ),
+        home=home_from_row(row),
         resident=Resident.model_validate(row.resident or {}),
         emergency_contacts=tuple(
             EmergencyContact.model_validate(c) for c in row.emergency_contacts or []

@@ -68,6 +68,9 @@ class HomeRow(Base):
     resident: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """name, birth_year, conditions."""
     emergency_contacts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    changed_at: Mapped[datetime | None] = mapped_column(_utc(), nullable=True, index=True)
+    """When the home was created or last changed (None: before migration 0002), so the
+    processors reload only what changed."""
 
 
 class DeviceRow(Base):

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -64,6 +65,23 @@ def test_a_service_starting_on_a_migrated_database_does_not_load_alembic(
         "assert not [m for m in sys.modules if m.split('.')[0] == 'alembic'], 'alembic loaded'\n"
     )
     subprocess.run([sys.executable, "-c", check], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_a_database_from_the_first_migration_is_upgraded_in_place(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0001")
+    with Session(engine) as session, session.begin():
+        session.execute(
+            text(
+                "INSERT INTO homes (home_id, address, lat, lon, timezone, away, resident,"
+                " emergency_contacts) VALUES ('h1', '', 22.5, 113.4, 'Asia/Shanghai', 0,"
+                " '{}', '[]')"
+            )
+        )
+    migrate(engine)
+    assert revision(engine) == HEAD
+    assert [home.home_id for home in DeviceRegistry(engine).homes()] == ["h1"]
+    engine.dispose()
 
 
 def test_migrating_twice_keeps_the_data(records_engine: Engine) -> None:
