@@ -450,13 +450,9 @@ def bench_worker(
     keep: Annotated[bool, typer.Option(help="keep the temp dir (logs) to look into")] = False,
 ) -> None:
     """Simulated telemetry → Tansu → one `anxin worker` → detections: events/s end to end."""
-    from anxin.bench.worker import (
-        BenchError,
-        WorkerBenchOptions,
-        render_report,
-        run_worker_bench,
-        write_json,
-    )
+    from anxin.bench.worker import BenchError, run_worker_bench
+    from anxin.bench.worker_load import WorkerBenchOptions
+    from anxin.bench.worker_report import render_report, write_json
 
     check_json(json_file)
     options = WorkerBenchOptions(

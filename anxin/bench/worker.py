@@ -17,35 +17,33 @@ a restart; none expected here), and a repeat that differs from the first is an e
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
-import random
-import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import psutil  # type: ignore[import-untyped]
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from rich.console import Console
 
-from anxin.bench.figures import Figure, rate, render_figures, write_json_file
+from anxin.bench.worker_load import (
+    COMMIT_TIMEOUT_S,
+    READY_TIMEOUT_S,
+    WorkerBenchOptions,
+    encode,
+    engine_detections,
+    simulated_events,
+    sos_presses,
+)
+from anxin.bench.worker_report import DetectionLog, WorkerBenchReport, figures, notes
 from anxin.testbed.process import ServerProcess
 from anxin.testbed.tansu import Tansu
-from devices.events import GatewayEvent, Reading, StatusChange
-from devices.telemetry import TELEMETRY_ADAPTER
-from processors.detection import Detection
-from simulators.events import SimEvent, SimItem
-from simulators.fleet import FleetHome, build_fleet
-from simulators.injections import Injection, InjectionKind
-from simulators.stream import merged, simulate_fleet
 
 TELEMETRY: Final = "anxin.telemetry"
 DETECTIONS: Final = "anxin.detections"
@@ -53,203 +51,11 @@ GROUP: Final = "anxin-processors"
 CHANGELOG: Final = "anxin-processors-home-state-changelog"
 SESSION_TIMEOUT_S: Final = 10
 """Tansu's group joins take about half the session timeout: keep it short."""
-EVENTS_PER_HOME_HOUR: Final = 96
-"""What a simulated home sends per hour, about: sizes the simulated span to end near now."""
-READY_TIMEOUT_S: Final = 120.0
-COMMIT_TIMEOUT_S: Final = 30.0
 POLL_S: Final = 0.2
 
 
 class BenchError(Exception):
     """The broker or the worker did not start, or the worker stopped judging."""
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerBenchOptions:
-    homes: int = 100
-    events: int = 50_000
-    partitions: int = 8
-    seed: int = 1
-    timezone: str = "Asia/Shanghai"
-    json_path: Path | None = None
-    keep: bool = False
-
-    def __post_init__(self) -> None:
-        if self.homes < 1:
-            raise ValueError("homes must be at least 1")
-        if self.events < 1:
-            raise ValueError("events must be at least 1")
-        if self.partitions < 1:
-            raise ValueError("partitions must be at least 1")
-
-    def command(self) -> str:
-        """The command line that reproduces this run."""
-        return shlex.join(
-            [
-                "anxin",
-                "bench",
-                "worker",
-                f"--homes={self.homes}",
-                f"--events={self.events}",
-                f"--partitions={self.partitions}",
-                f"--seed={self.seed}",
-            ]
-        )
-
-    def judge_timeout_s(self) -> float:
-        """How long the closing detections may take: generous, at 200 events/s at worst."""
-        return READY_TIMEOUT_S + self.events / 200
-
-
-# -- the events ---------------------------------------------------------------------------
-
-
-def simulated_events(
-    homes: int, count: int, *, seed: int, end: datetime, timezone: str = "Asia/Shanghai"
-) -> list[GatewayEvent]:
-    """The first `count` messages of `homes` simulated homes, as the gateway hands them on.
-
-    The simulation starts early enough to end just before `end`, so the worker's
-    wall-clock ticks see the homes' recent past, not hours of silence (nor readings
-    from the future). Each home has one incident (an sos, a fall, a leak or smoke, in
-    turn) somewhere in the first half of it.
-    """
-    fleet = build_fleet(homes, seed=seed, timezone=timezone)
-    span = timedelta(hours=count / (homes * EVENTS_PER_HOME_HOUR))
-    start = (end - span).replace(second=0, microsecond=0)
-    injections = incidents(fleet, span, seed)
-    for _ in range(8):
-        simulations = simulate_fleet(fleet, start, seed=seed, injections=injections)
-        items = list(itertools.islice(merged(simulations, start, None), count))
-        late = items[-1].ts - end if items else timedelta(0)
-        if late <= timedelta(0):
-            break
-        start -= late + timedelta(minutes=1)  # the fleet sent faster than estimated
-    rooms = _rooms(fleet)
-    return [gateway_event(item, rooms) for item in items]
-
-
-INCIDENTS: Final[tuple[InjectionKind, ...]] = ("sos", "fall", "leak", "smoke")
-
-
-def incidents(fleet: Sequence[FleetHome], span: timedelta, seed: int) -> list[Injection]:
-    """One incident per home, kinds in turn, at a seeded moment in the first half of `span`."""
-    rng = random.Random(f"{seed}:bench-worker")
-    return [
-        Injection(
-            kind=INCIDENTS[index % len(INCIDENTS)],
-            home_id=home.home_id,
-            offset=timedelta(seconds=int(rng.uniform(0, span.total_seconds() / 2))),
-        )
-        for index, home in enumerate(fleet)
-    ]
-
-
-def _rooms(fleet: Sequence[FleetHome]) -> dict[str, tuple[str | None, str | None]]:
-    return {
-        device.device_id: (device.room, device.appliance)
-        for home in fleet
-        for device in home.devices
-    }
-
-
-def gateway_event(item: SimItem, rooms: dict[str, tuple[str | None, str | None]]) -> GatewayEvent:
-    """A simulated message as the gateway hands it on: decoded telemetry or a status change."""
-    if isinstance(item, SimEvent):
-        room, appliance = rooms.get(item.device_id, (None, None))
-        return Reading(
-            home_id=item.home_id,
-            device_id=item.device_id,
-            room=room,
-            appliance=appliance,
-            received_at=item.ts,
-            telemetry=TELEMETRY_ADAPTER.validate_python(item.payload),
-        )
-    return StatusChange(
-        home_id=item.home_id, device_id=item.device_id, status=item.status, at=item.ts
-    )
-
-
-def home_on_partition(prefix: str, partition: int, partitions: int) -> str:
-    """The first home id `prefix-N` whose key the default partitioner puts on `partition`."""
-    from processors.faust_app import partition_of
-
-    if not 0 <= partition < partitions:
-        raise ValueError(f"partition {partition} is not one of 0..{partitions - 1}")
-    for n in itertools.count():
-        home_id = f"{prefix}-{n}"
-        if partition_of(home_id.encode(), partitions) == partition:
-            return home_id
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def sos_presses(prefix: str, partitions: int, at: datetime) -> list[Reading]:
-    """One sos press per partition, from a home of its own there: each opens an alert."""
-    return [
-        Reading(
-            home_id=home_on_partition(prefix, partition, partitions),
-            device_id=f"{prefix}-button",
-            received_at=at,
-            telemetry=TELEMETRY_ADAPTER.validate_python(
-                {"type": "sos", "ts": at.isoformat(), "seq": 1, "data": {"action": "press"}}
-            ),
-        )
-        for partition in range(partitions)
-    ]
-
-
-def engine_detections(events: Sequence[GatewayEvent]) -> list[Detection]:
-    """What the pure engine finds in the same readings, on default rules, without ticks."""
-    from processors.catalogue import all_detectors
-    from processors.detector import HomeContext
-    from processors.engine import Engine
-    from processors.rules import HomeRules
-
-    engine = Engine(all_detectors(), lambda home_id: HomeContext(rules=HomeRules(home_id=home_id)))
-    return engine.step_all(list(events))
-
-
-def encode(event: GatewayEvent) -> tuple[bytes, bytes]:
-    """Key and value as the gateway publishes them."""
-    return event.home_id.encode(), event.model_dump_json().encode()
-
-
-# -- what comes out -----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class DetectionLog:
-    """Detections as they arrive: counts, repeats, and when the awaited homes' first came."""
-
-    awaited: frozenset[str] = frozenset()
-    """Home ids whose first detection is timed (the warm-up or closing presses)."""
-    received: int = 0
-    first: dict[str, bytes] = field(default_factory=dict)
-    repeated: int = 0
-    differing: int = 0
-    arrived: dict[str, float] = field(default_factory=dict)
-
-    def add(self, value: bytes, at: float) -> None:
-        detection = Detection.model_validate_json(value)
-        self.received += 1
-        seen = self.first.setdefault(detection.detection_id, value)
-        if seen is not value:
-            self.repeated += 1
-            if Detection.model_validate_json(seen) != detection:
-                self.differing += 1
-        if detection.home_id in self.awaited:
-            self.arrived.setdefault(detection.home_id, at)
-
-    def await_homes(self, homes: Sequence[str]) -> None:
-        self.awaited = frozenset(homes)
-        self.arrived = {}
-
-    def all_arrived(self) -> bool:
-        return self.awaited <= self.arrived.keys()
-
-    @property
-    def unique(self) -> int:
-        return len(self.first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,50 +76,6 @@ def sample(pid: int) -> ProcessSample:
     except (psutil.Error, OSError) as error:
         raise BenchError(f"the worker process is gone: {error}") from error
     return ProcessSample(time.monotonic(), float(times.user + times.system), peak)
-
-
-# -- the run ------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class WorkerBenchReport:
-    options: WorkerBenchOptions
-    events: int = 0
-    publish_s: float = 0.0
-    judged_s: float = 0.0
-    committed_s: float | None = None
-    worker_cpu_s: float = 0.0
-    worker_peak_mb: float = 0.0
-    changelog_records: int = 0
-    engine_detections: int = 0
-    engine_missing: int = 0
-    detections: DetectionLog = field(default_factory=DetectionLog)
-    figures: list[Figure] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "command": self.options.command(),
-            "cpus": os.cpu_count(),
-            "homes": self.options.homes,
-            "events": self.events,
-            "partitions": self.options.partitions,
-            "publish_s": self.publish_s,
-            "judged_s": self.judged_s,
-            "committed_s": self.committed_s,
-            "worker_cpu_s": self.worker_cpu_s,
-            "changelog_records": self.changelog_records,
-            "detections": {
-                "received": self.detections.received,
-                "unique": self.detections.unique,
-                "repeated": self.detections.repeated,
-                "differing": self.detections.differing,
-                "engine": self.engine_detections,
-                "engine_missing": self.engine_missing,
-            },
-            "figures": {figure.key: figure.as_json() for figure in self.figures},
-            "notes": self.notes,
-        }
 
 
 Say = Callable[[str], None]
@@ -502,81 +264,3 @@ async def _end_offsets(consumer: AIOKafkaConsumer, topic: str, partitions: int) 
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     ends = await consumer.end_offsets(tps)
     return sum(ends.values())
-
-
-# -- the report ---------------------------------------------------------------------------
-
-
-def figures(report: WorkerBenchReport) -> list[Figure]:
-    events = report.events
-    log = report.detections
-    cpu_us = report.worker_cpu_s / events * 1e6 if events else None
-    committed = report.committed_s
-    return [
-        Figure(
-            "events_per_s",
-            "events judged per second, first publish to last closing detection",
-            rate(events, report.judged_s),
-            "events/s",
-        ),
-        Figure(
-            "committed_per_s",
-            "events per second, first publish to every offset committed",
-            None if committed is None else rate(events, committed),
-            "events/s",
-            note=""
-            if committed is not None
-            else f"not all committed within {COMMIT_TIMEOUT_S:g} s",
-        ),
-        Figure(
-            "publish_per_s",
-            "publish rate (one aiokafka producer)",
-            rate(events, report.publish_s),
-            "events/s",
-        ),
-        Figure("worker_cpu_us", "worker CPU per event", cpu_us, "µs"),
-        Figure("worker_peak_mb", "worker peak memory (VmHWM)", report.worker_peak_mb, "MB"),
-        Figure(
-            "changelog_per_event",
-            "state changelog records written per event",
-            report.changelog_records / events if events else None,
-            "",
-        ),
-        Figure("detections", "detections received", float(log.received), ""),
-        Figure("unique_detections", "distinct detection ids", float(log.unique), ""),
-        Figure(
-            "engine_missing",
-            "the pure engine's detections not received",
-            float(report.engine_missing),
-            "",
-            note=f"of {report.engine_detections:,}; the engine does not tick (the worker does)",
-        ),
-        Figure(
-            "differing_repeats",
-            "repeated ids with different content",
-            float(log.differing),
-            "",
-            target="0",
-            passed=log.differing == 0,
-        ),
-    ]
-
-
-def notes(report: WorkerBenchReport) -> list[str]:
-    said = [
-        f"{report.options.homes:,} homes, {report.events:,} readings over "
-        f"{report.options.partitions} partitions; one worker process; Tansu in memory",
-    ]
-    if report.detections.repeated:
-        said.append(f"{report.detections.repeated:,} detections arrived more than once (same id)")
-    return said
-
-
-def render_report(report: WorkerBenchReport, console: Console) -> None:
-    render_figures(
-        "anxin bench worker", report.figures, report.notes, report.options.command(), console
-    )
-
-
-def write_json(report: WorkerBenchReport, path: Path) -> None:
-    write_json_file(report.as_json(), path)

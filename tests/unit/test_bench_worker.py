@@ -9,16 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from anxin.bench.worker import (
-    DetectionLog,
+from anxin.bench.worker_load import (
     WorkerBenchOptions,
-    WorkerBenchReport,
-    figures,
     home_on_partition,
     incidents,
     simulated_events,
     sos_presses,
 )
+from anxin.bench.worker_report import DetectionLog, WorkerBenchReport, figures
 from devices.events import Reading
 from processors.detection import detection
 from processors.faust_app import partition_of
