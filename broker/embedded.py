@@ -8,7 +8,7 @@ carries, with two amqtt plugins:
   last will must name one of its own topics (amqtt sends a will without any
   topic check, so a foreign one is refused at CONNECT; Mosquitto instead
   accepts the CONNECT and drops such a will when it fires).
-- `TopicAccessPlugin` decides every publish, subscribe and delivery, and
+- `TopicAccessPlugin` decides every publish, subscribe and delivery; the broker
   reports each refused publish, with its payload, to `on_refused`, so the
   gateway can dead-letter it as `topic_mismatch`. The device itself sees
   success: amqtt PUBACKs a refused QoS 1 message and drops it.
@@ -19,7 +19,9 @@ default set, so there is no anonymous login, `$SYS` tree or websocket
 listener; amqtt deletes (clean session) or adopts and takes over (persistent
 session) the session of a CONNECT's client id *before* authenticating it, so
 `_GuardedBroker` authenticates first: an unauthenticated client can no longer
-drop the gateway's subscriptions, and a device may only use its own id.
+drop the gateway's subscriptions, and a device may only use its own id. amqtt
+also ended a client's loop on its DISCONNECT before delivering the QoS 1 messages it
+had already acknowledged; `_GuardedBroker` delivers them first.
 amqtt has no shared subscriptions: a `$share/...` SUBSCRIBE is refused
 (SUBACK 0x80) instead of granted and silently never delivered; the gateway
 uses the plain filter here. Only MQTT 3.1.1 is spoken.
@@ -32,6 +34,7 @@ broker, and devices re-send their unacknowledged QoS 1 messages.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable
@@ -187,7 +190,7 @@ class RegistryAuthPlugin(BaseAuthPlugin):  # type: ignore[misc]
 
 
 class TopicAccessPlugin(BaseTopicPlugin):  # type: ignore[misc]
-    """amqtt topic checks by `broker.access`, reporting refused publishes."""
+    """amqtt topic checks by `broker.access` (refused publishes are reported by the broker)."""
 
     @dataclass
     class Config:
@@ -218,26 +221,42 @@ class TopicAccessPlugin(BaseTopicPlugin):  # type: ignore[misc]
             log.exception("broker_topic_check_failed")
             return False
 
-    async def on_broker_message_received(self, *, client_id: str | None, message: Any) -> None:
-        """Every incoming PUBLISH, before amqtt filters it: report the ones it will drop."""
-        try:
-            if message is None:
-                return
-            session: Any = self.context.get_session(client_id) if client_id else None
-            principal = _principal_of(session)
-            if principal is None:
-                # The session ended before this ran; without knowing who sent it,
-                # reporting it could dead-letter a message that was delivered.
-                return
-            topic: str = message.topic or ""
-            if not may_publish(principal, topic):
-                self.config.gate.refused(session.username, topic, bytes(message.data or b""))
-        except Exception:
-            log.exception("broker_refusal_report_failed")
-
 
 class _GuardedBroker(Broker):  # type: ignore[misc]
-    """amqtt's broker, authenticating a CONNECT before it touches any existing session."""
+    """amqtt's broker, authenticating a CONNECT before it touches any existing session,
+    reporting refused publishes, and delivering what a client sent before it left."""
+
+    def __init__(self, config: dict[str, Any], gate: Gatekeeper) -> None:
+        super().__init__(config)
+        self._gate = gate
+
+    async def _handle_message_delivery(
+        self, client_session: Any, handler: Any, wait_deliver: Any
+    ) -> bool:
+        # Judged here, with the sender's session at hand: amqtt's message-received plugin
+        # event runs later, when a device that disconnected at once may be gone, and its
+        # refused publish went unreported.
+        message = wait_deliver.result()
+        principal = _principal_of(client_session)
+        if message is not None and principal is not None:
+            topic: str = message.topic or ""
+            if topic and not may_publish(principal, topic):
+                self._gate.refused(client_session.username, topic, bytes(message.data or b""))
+        return bool(await super()._handle_message_delivery(client_session, handler, wait_deliver))
+
+    async def _handle_disconnect(
+        self, client_session: Any, handler: Any, disconnect_waiter: Any
+    ) -> None:
+        # amqtt 0.12.1 acknowledges a QoS 1 PUBLISH when it queues it for delivery, and
+        # ends the client's loop on its DISCONNECT without emptying that queue: a device
+        # that publishes and leaves at once (a battery device's SOS) lost messages it had
+        # been told were received. Deliver them first.
+        pending = client_session.delivered_message_queue
+        while not pending.empty():
+            queued = asyncio.get_running_loop().create_future()
+            queued.set_result(pending.get_nowait())
+            await self._handle_message_delivery(client_session, handler, queued)
+        await super()._handle_disconnect(client_session, handler, disconnect_waiter)
 
     async def _initialize_client_session(
         self, reader: Any, writer: Any, remote_address: str, remote_port: int
@@ -334,7 +353,7 @@ class EmbeddedBroker:
                 f"{__name__}.{TopicAccessPlugin.__name__}": gate,
             },
         }
-        broker = _GuardedBroker(config)
+        broker = _GuardedBroker(config, self._gate)
         await broker.start()
         self._broker = broker
         if self._port == 0:

@@ -431,6 +431,36 @@ class TestSubscribing:
         assert [m.payload for m in again.until(b"online")] == [b"online"]
 
 
+class TestPublishAndLeave:
+    """Battery devices connect, publish and disconnect at once: a PUBACKed message must
+    still be delivered (amqtt 0.12.1 ended the client's loop on the DISCONNECT first)."""
+
+    ROUNDS: Final = 30
+
+    def test_every_acknowledged_message_reaches_the_gateway(
+        self, broker: BrokerUnderTest, fleet: Fleet, peers: list[Peer]
+    ) -> None:
+        gateway = _gateway(peers, broker)
+        for n in range(self.ROUNDS):
+            device = _device(peers, broker, fleet, "dev-a")
+            device.publish(fleet.telemetry("dev-a"), f"sos {n}".encode())
+            device.close()
+        got = [m.payload for m in gateway.until(f"sos {self.ROUNDS - 1}".encode())]
+        got += [m.payload for m in gateway.drain()]
+        assert sorted(set(got)) == sorted(f"sos {n}".encode() for n in range(self.ROUNDS))
+
+    def test_a_refused_publish_is_reported_though_the_device_left_at_once(
+        self, embedded: EmbeddedUnderTest, fleet: Fleet, peers: list[Peer]
+    ) -> None:
+        forged_topic = telemetry_topic("home-2", "dev-c")
+        for n in range(self.ROUNDS):
+            device = _device(peers, embedded, fleet, "dev-a")
+            device.publish(forged_topic, f"forged {n}".encode())
+            device.close()
+        reported = [embedded.refused.get(timeout=WAIT_S)[2] for _ in range(self.ROUNDS)]
+        assert sorted(reported) == sorted(f"forged {n}".encode() for n in range(self.ROUNDS))
+
+
 class TestEmbeddedOnly:
     def test_a_refused_publish_is_reported_with_its_payload(
         self, embedded: EmbeddedUnderTest, fleet: Fleet, peers: list[Peer]
