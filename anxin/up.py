@@ -140,6 +140,10 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
     ]
     await until(lambda: server.started)
     readiness.ready("api")
+    # Read now: a stop requested while the simulation starts closes the sockets.
+    http_port = (
+        server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
+    )
     simulation = None
     demo: dict[str, str] = {}
     if simulate:
@@ -158,9 +162,6 @@ async def run_up(settings: Settings, *, mqtt_port: int | None, simulate: int, se
         demo = await provision_people(
             settings, database, alerting.dispatching, homes=simulate, seed=seed
         )
-    http_port = (
-        server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.http.port
-    )
     if generated is not None:
         login = f"user {ADMIN}, password {generated} (generated; shown once)"
     elif admin_password is not None:
