@@ -27,7 +27,7 @@ from sqlalchemy import event
 
 from anxin.bench.figures import counter_values
 from anxin.simulation import provision_fleet
-from anxin.testbed.process import ServerProcess, free_port
+from anxin.testbed.process import ServerProcess, answers, free_port
 from devices.registry import Home
 from devices.topics import telemetry_topic
 from records.database import migrate, open_engine
@@ -154,16 +154,10 @@ class Up(Child):
         super().__init__(argv, log=root / "up.log", env=env)
 
     def wait_healthy(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise BenchError(f"anxin up exited; see {self.log}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        if answers(f"{self.base_url}/healthz", 200, alive=self.alive, timeout_s=timeout_s):
+            return
+        if not self.alive():
+            raise BenchError(f"anxin up exited; see {self.log}")
         raise BenchError(f"anxin up was not healthy within {timeout_s:g} s; see {self.log}")
 
     def metrics(self) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, event
 from anxin.bench.fleet import ROOMS, BenchDevice, fleet_ids
 from anxin.testbed.influxdb import InfluxDB
 from anxin.testbed.mosquitto import Mosquitto
-from anxin.testbed.process import ServerProcess, ensure_debian_package, free_port
+from anxin.testbed.process import ServerProcess, answers, ensure_debian_package, free_port
 from broker.access import ServiceAccount
 from broker.mosquitto import MosquittoSettings, write_mosquitto_files
 from devices.credentials import new_password
@@ -134,17 +134,11 @@ class GatewayProcess:
         raise RigError(f"no {event_name} from the gateway within {timeout_s:g} s; see {self.log}")
 
     def wait_healthy(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
         url = f"http://127.0.0.1:{self.http_port}/healthz"
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RigError(f"the gateway exited; see {self.log}")
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        if answers(url, 200, alive=self.alive, timeout_s=timeout_s, interval_s=0.05):
+            return
+        if not self.alive():
+            raise RigError(f"the gateway exited; see {self.log}")
         raise RigError(f"the gateway was not healthy within {timeout_s:g} s; see {self.log}")
 
     def metrics(self) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
-from anxin.testbed.process import ServerProcess, ensure_debian_package, free_port
+from anxin.testbed.process import ServerProcess, answers, ensure_debian_package, free_port
 
 
 class InfluxDB:
@@ -47,16 +46,12 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def start(self, timeout: float = 30.0) -> None:
         process = self._server.start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError("influxd exited at start; see " + str(self._server.log))
-            try:
-                if httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        if answers(
+            f"{self.url}/ping", 204, alive=lambda: process.poll() is None, timeout_s=timeout
+        ):
+            return
+        if process.poll() is not None:
+            raise RuntimeError("influxd exited at start; see " + str(self._server.log))
         raise TimeoutError("influxd did not answer /ping")
 
     def stop(self) -> None:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -66,6 +68,27 @@ def wait_for_port(port: int, *, process: subprocess.Popen[bytes], timeout: float
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
+
+
+def answers(
+    url: str,
+    status: int,
+    *,
+    alive: Callable[[], bool],
+    timeout_s: float,
+    interval_s: float = 0.1,
+) -> bool:
+    """Poll `url` until it answers `status`: True then; False if `alive()` turns false or
+    `timeout_s` passes first (the caller names the server and its log)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(url, timeout=1).status_code == status:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(interval_s)
+    return False
 
 
 class ServerProcess:
