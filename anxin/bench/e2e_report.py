@@ -84,28 +84,23 @@ def figures(plan: BackgroundPlan, presses: Sequence[Press], window: Window | Non
         ),
         Figure("e2e.max_ms", "SOS press → SSE event, max", max(timed, default=None), "ms"),
         Figure("e2e.lost", "presses with no event", lost, "", target="0", passed=lost == 0),
-        Figure(
-            "stage.puback_p50_ms",
-            "press → broker PUBACK, p50 / p99",
-            _ms([p.puback_ms for p in presses], 0.5),
-            "ms",
-            note=_p99_note([p.puback_ms for p in presses]),
-        ),
-        Figure(
-            "stage.stored_p50_ms",
-            "press → alert stored (opened_at), p50 / p99",
-            _ms([p.stored_ms for p in presses], 0.5),
-            "ms",
-            note=_p99_note([p.stored_ms for p in presses]),
-        ),
+        _stage("puback", "press → broker PUBACK", [p.puback_ms for p in presses]),
+        _stage("stored", "press → alert stored (opened_at)", [p.stored_ms for p in presses]),
     ]
     result += _background(plan, window)
     return result
 
 
-def _p99_note(values: Sequence[float | None]) -> str:
+def _stage(key: str, label: str, values: Sequence[float | None]) -> Figure:
+    """A stage of the path: its p50 as the value, its p99 in the note."""
     p99 = _ms(values, 0.99)
-    return "" if p99 is None else f"p99 {p99:,.1f} ms"
+    return Figure(
+        f"stage.{key}_p50_ms",
+        f"{label}, p50 / p99",
+        _ms(values, 0.5),
+        "ms",
+        note="" if p99 is None else f"p99 {p99:,.1f} ms",
+    )
 
 
 def _background(plan: BackgroundPlan, window: Window | None) -> list[Figure]:
