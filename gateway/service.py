@@ -53,6 +53,10 @@ class Triage:
     """`ts` of every LAG_SAMPLE_EVERY-th accepted reading, for the ingest lag histogram."""
 
 
+HandOn = tuple[list[GatewayEvent], asyncio.Future[None]]
+"""A batch's events, and what tells the acknowledger they were handed on."""
+
+
 class Batch(NamedTuple):
     """One batch on its way to its acknowledgement."""
 
@@ -124,7 +128,7 @@ class Gateway:
 
     async def _consume(self, client: MqttClient) -> None:
         pipeline: asyncio.Queue[Batch] = asyncio.Queue(_PIPELINE_DEPTH)
-        to_hand_on: asyncio.Queue[tuple[list[GatewayEvent], asyncio.Future[None]]] = asyncio.Queue()
+        to_hand_on: asyncio.Queue[HandOn] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         acker = asyncio.create_task(self._acknowledge(client, pipeline))
         hander = asyncio.create_task(self._hand_on(to_hand_on))
@@ -144,9 +148,7 @@ class Gateway:
             acker.cancel()
             hander.cancel()
 
-    async def _hand_on(
-        self, to_hand_on: asyncio.Queue[tuple[list[GatewayEvent], asyncio.Future[None]]]
-    ) -> None:
+    async def _hand_on(self, to_hand_on: asyncio.Queue[HandOn]) -> None:
         """Hand each batch's events on as soon as it is decoded, one batch after another.
 
         Not after the store: its batches linger (50 ms by default) to fill, and an SOS
